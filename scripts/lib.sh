@@ -1,0 +1,69 @@
+# shellcheck shell=bash
+# Common settings for the project's scripts. Source it, do not run it.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=../base.conf
+. "$TOP/base.conf"
+
+# Everything downloaded or expensive to recreate lives outside the clone.
+CACHE=${AC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/audit-contid}
+LINUX=${AC_LINUX:-$TOP/linux}
+BUILD=${AC_BUILD:-$TOP/build}
+BASE_REPO=$CACHE/linux-base.git
+SERIES_BRANCH=audit-contid
+BASE_REF=base
+
+log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
+die() { printf '[%s] error: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
+
+# Toolchain. Each can be overridden from the environment, as with the kernel's
+# own variables. The defaults are Debian 12's rustc-web and the PyPI libclang
+# wheel; rustup's shims come first on PATH on some machines and must not be
+# picked up by accident, hence absolute paths.
+: "${RUSTC:=/usr/bin/rustc}"
+: "${RUSTDOC:=/usr/bin/rustdoc}"
+: "${RUSTFMT:=/usr/bin/rustfmt}"
+: "${CLIPPY_DRIVER:=/usr/bin/clippy-driver}"
+: "${BINDGEN:=$(command -v bindgen || echo "$HOME/.cargo/bin/bindgen")}"
+# The libclang wheel is installed into the cache (scripts/setup.sh), so no
+# Python environment of the system is touched.
+: "${LIBCLANG_PATH:=$CACHE/pip/clang/native}"
+export RUSTC RUSTDOC RUSTFMT CLIPPY_DRIVER BINDGEN LIBCLANG_PATH
+# Let bindgen find the kernel's Rust sources for `core`.
+: "${RUST_LIB_SRC:=$($RUSTC --print sysroot 2>/dev/null)/lib/rustlib/src/rust/library}"
+export RUST_LIB_SRC
+
+JOBS=${JOBS:-$(( $(nproc) + 1 ))}
+
+# Arguments every kernel make invocation gets.
+kmake_args() {
+	local a=(RUSTC="$RUSTC" RUSTDOC="$RUSTDOC" RUSTFMT="$RUSTFMT"
+		CLIPPY_DRIVER="$CLIPPY_DRIVER" BINDGEN="$BINDGEN")
+	if [ -n "${LLVM:-}" ]; then
+		a+=(LLVM="$LLVM")
+	elif [ -z "${CC:-}" ] && command -v ccache >/dev/null; then
+		a+=(CC="ccache gcc")
+	elif [ -n "${CC:-}" ]; then
+		a+=(CC="$CC")
+	fi
+	printf '%s\n' "${a[@]}"
+}
+
+kmake() {
+	local args
+	mapfile -t args < <(kmake_args)
+	make -C "$LINUX" "${args[@]}" "$@"
+}
+
+need_root_or_print() {
+	# Run "$@" as root; when not root, print the exact command and fail.
+	if [ "$(id -u)" = 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+		sudo "$@"
+	else
+		printf 'Please run as root:\n  %s\n' "$*" >&2
+		exit 1
+	fi
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Install and check the toolchain: Debian packages, bindgen-cli from
+# crates.io, the libclang wheel from PyPI; then get the kernel base and end
+# with the kernel's own "make rustavailable". Fast when all is there.
+# Not root: prints the exact commands to run instead.
+. "$(dirname "$0")/lib.sh"
+
+DEB_PACKAGES=(
+	build-essential flex bison bc libelf-dev libssl-dev cpio rsync xz-utils
+	git ccache python3 python3-pip
+	rustc-web rust-web-src rustfmt-web rust-web-clippy
+	qemu-system-x86 busybox-static libcap-dev
+)
+BINDGEN_VERSION=0.73.2
+LIBCLANG_VERSION=18.1.1
+
+missing=()
+for p in "${DEB_PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	log "installing Debian packages: ${missing[*]}"
+	need_root_or_print apt-get update -q
+	need_root_or_print env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if ! "$BINDGEN" --version 2>/dev/null | grep -q "$BINDGEN_VERSION"; then
+	command -v cargo >/dev/null || die "cargo is needed to install bindgen-cli (or set BINDGEN=/path/to/bindgen)"
+	log "installing bindgen-cli $BINDGEN_VERSION from crates.io"
+	cargo install --locked --version "$BINDGEN_VERSION" bindgen-cli
+	BINDGEN=$HOME/.cargo/bin/bindgen
+fi
+
+if [ ! -e "$LIBCLANG_PATH/libclang.so" ]; then
+	[ "$LIBCLANG_PATH" = "$CACHE/pip/clang/native" ] || die "no libclang.so in LIBCLANG_PATH=$LIBCLANG_PATH"
+	log "installing the libclang $LIBCLANG_VERSION wheel from PyPI into $CACHE/pip"
+	python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target "$CACHE/pip" "libclang==$LIBCLANG_VERSION"
+fi
+
+"$TOP/scripts/get-kernel.sh"
+if ! out=$(kmake -s rustavailable 2>&1); then
+	printf '%s\n' "$out" >&2
+	die "make rustavailable failed; see Documentation/rust/quick-start.rst"
+fi
+log "toolchain ok: $("$RUSTC" --version), $("$BINDGEN" --version 2>&1 | head -n1), libclang from $LIBCLANG_PATH"
