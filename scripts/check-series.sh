@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# The maintainer's checks on patches/, printed as KTAP (one result a check):
+#   - the series applies with "git am" onto the base (in its own worktree,
+#     build/series-src, so linux/ is not touched);
+#   - checkpatch.pl --strict: 0 errors, 0 warnings, for every patch
+#     (--ignore MISSING_SIGN_OFF only: the human submitter signs off);
+#   - every patch carries Assisted-by: and no Signed-off-by:;
+#   - every patch builds on its own with the test configuration (bisect);
+#   - the tip builds with each configs/variant-*.config merged on top;
+#   - make rustfmtcheck and make CLIPPY=1 report nothing at the tip.
+# Usage: check-series.sh [KTAP-OUTPUT-FILE]   (default: stdout)
+. "$(dirname "$0")/lib.sh"
+
+ktap=${1:-/dev/stdout}
+src=$BUILD/series-src
+out=$BUILD/series
+logs=$BUILD/series-logs
+mkdir -p "$logs"
+[ -d "$LINUX/.git" ] || "$TOP/scripts/get-kernel.sh"
+
+patches=()
+for p in "$TOP"/patches/*.patch; do
+	[ -e "$p" ] || continue
+	case "$(basename "$p")" in 0000-cover-letter.patch) ;; *) patches+=("$p") ;; esac
+done
+np=${#patches[@]}
+variants=("$TOP"/configs/variant-*.config)
+[ -e "${variants[0]}" ] || variants=()
+
+kmake_src() { LINUX=$src kmake O="$out" "$@"; }
+
+n=0
+results=()
+result() { # ok|fail|skip, name, [log file]
+	n=$((n + 1))
+	case $1 in
+	ok) results+=("ok $n $2") ;;
+	skip) results+=("ok $n $2 # SKIP ${3:-}") ;;
+	fail) results+=("not ok $n $2")
+		if [ -n "${3:-}" ] && [ -f "$3" ]; then
+			log "FAILED: $2 (log: $3)"
+			tail -n 30 "$3" | sed 's/^/    # /' >&2
+		else
+			log "FAILED: $2"
+		fi ;;
+	esac
+}
+
+# Apply.
+git -C "$LINUX" worktree prune
+if [ ! -d "$src" ]; then
+	git -C "$LINUX" worktree add -q --detach "$src" "$BASE_REF"
+fi
+git -C "$src" am --abort >/dev/null 2>&1 || true
+git -C "$src" checkout -q --detach "$BASE_REF"
+git -C "$src" reset -q --hard "$BASE_REF"
+applied=1
+if [ $np -gt 0 ]; then
+	if git -C "$src" -c user.name=check -c user.email=check@localhost am -q "${patches[@]}" >"$logs/am.log" 2>&1; then
+		result ok "series: git am of $np patches onto the base"
+	else
+		result fail "series: git am of $np patches onto the base" "$logs/am.log"
+		git -C "$src" am --abort >/dev/null 2>&1 || true
+		applied=0
+	fi
+else
+	result ok "series: empty series applies"
+fi
+
+# Per patch: checkpatch, tags.
+i=0
+for p in "${patches[@]}"; do
+	i=$((i + 1))
+	b=$(basename "$p")
+	if (cd "$src" && ./scripts/checkpatch.pl --strict --ignore MISSING_SIGN_OFF --no-summary "$p") >"$logs/checkpatch-$i.log" 2>&1 &&
+		! grep -qE '^(ERROR|WARNING|CHECK):' "$logs/checkpatch-$i.log"; then
+		result ok "checkpatch: $b"
+	else
+		result fail "checkpatch: $b" "$logs/checkpatch-$i.log"
+	fi
+	if grep -q '^Assisted-by: ' "$p" && ! grep -q '^Signed-off-by: ' "$p"; then
+		result ok "tags: $b"
+	else
+		result fail "tags: $b has no Assisted-by: or has a Signed-off-by:"
+	fi
+done
+
+# Per patch: builds on its own (incrementally, in order).
+if [ $applied = 1 ] && [ $np -gt 0 ]; then
+	commits=$(git -C "$src" rev-list --reverse "$BASE_REF"..HEAD)
+	tip=$(git -C "$src" rev-parse HEAD)
+	i=0
+	for c in $commits; do
+		i=$((i + 1))
+		git -C "$src" checkout -q --detach "$c"
+		if "$TOP/scripts/build.sh" --src "$src" --out "$out" test bzImage >"$logs/build-$i.log" 2>&1; then
+			result ok "build: patch $i/$np"
+		else
+			result fail "build: patch $i/$np" "$logs/build-$i.log"
+		fi
+	done
+	git -C "$src" checkout -q --detach "$tip"
+	for v in "${variants[@]}"; do
+		vn=$(basename "$v" .config)
+		if "$TOP/scripts/build.sh" --src "$src" --out "$BUILD/series-$vn" --extra "$v" test bzImage >"$logs/$vn.log" 2>&1; then
+			result ok "build: tip with $vn"
+		else
+			result fail "build: tip with $vn" "$logs/$vn.log"
+		fi
+	done
+	if kmake_src rustfmtcheck >"$logs/rustfmt.log" 2>&1; then
+		result ok "rustfmtcheck at the tip"
+	else
+		result fail "rustfmtcheck at the tip" "$logs/rustfmt.log"
+	fi
+	if kmake_src -j"$JOBS" CLIPPY=1 bzImage >"$logs/clippy.log" 2>&1 && ! grep -qE '^(warning|error)' "$logs/clippy.log"; then
+		result ok "clippy at the tip"
+	else
+		result fail "clippy at the tip" "$logs/clippy.log"
+	fi
+else
+	why="empty series"
+	[ $applied = 1 ] || why="series does not apply"
+	result skip "build: every patch on its own" "$why"
+	for v in "${variants[@]}"; do result skip "build: tip with $(basename "$v" .config)" "$why"; done
+	result skip "rustfmtcheck and clippy at the tip" "$why"
+fi
+
+{
+	echo "KTAP version 1"
+	echo "1..$n"
+	printf '%s\n' "${results[@]}"
+} >"$ktap"

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Everything "make check" runs, ending with "N passed, N failed, N skipped".
+#   1. host-side unit tests of the runner (KTAP parsing, log scanning);
+#   2. the series applied to linux/ and the test kernel built;
+#   3. the kselftests of selftests/kselftests.txt built and put, with busybox,
+#      into the initramfs;
+#   4. one VM boot: KUnit (Rust self-tests, doctests, the series' own) at
+#      boot, then the kselftests; any kernel report or hang fails it;
+#   5. the series checks (scripts/check-series.sh), unless AC_SKIP_SERIES=1.
+# Results, as KTAP, and the console log go to results/.
+. "$(dirname "$0")/lib.sh"
+
+res=$TOP/results
+rm -rf "$res"
+mkdir -p "$res"
+start=$(date +%s)
+step() { log "== $* ($(($(date +%s) - start)) s)"; }
+
+step "host unit tests"
+python3 "$TOP/scripts/test_vmlog.py" >"$res/host-runner.ktap" || true
+
+step "kernel"
+"$TOP/scripts/apply-series.sh"
+"$TOP/scripts/build.sh" test bzImage >"$res/build.log" 2>&1 || { tail -n 40 "$res/build.log"; die "kernel build failed (log: $res/build.log)"; }
+
+step "kselftests and initramfs"
+"$TOP/scripts/build-selftests.sh" test >"$res/selftests-build.log" 2>&1 || { tail -n 40 "$res/selftests-build.log"; die "kselftest build failed"; }
+"$TOP/scripts/mkinitramfs.sh" test
+
+step "VM: KUnit at boot, then kselftests"
+set +e
+"$TOP/scripts/vm.sh" --config test --quiet --timeout "${AC_VM_TIMEOUT:-1500}" --log "$res/console.log" \
+	-- /ac/bin/run-selftests >"$res/vm.out" 2>&1
+vmrc=$?
+set -e
+cat "$res/vm.out"
+grep -q 'vmlog: ' "$res/vm.out" && vmok=0 || vmok=1
+{
+	echo "KTAP version 1"
+	echo "1..1"
+	if [ $vmok = 1 ]; then echo "ok 1 vm: boots, runs the tests, no kernel report"; else echo "not ok 1 vm: boots, runs the tests, no kernel report"; fi
+} >"$res/vm.ktap"
+log "guest exit status $vmrc"
+
+if [ "${AC_SKIP_SERIES:-0}" != 1 ]; then
+	step "series checks"
+	"$TOP/scripts/check-series.sh" "$res/series.ktap" || true
+fi
+
+step "summary (took $(($(date +%s) - start)) s)"
+set +e
+python3 "$TOP/scripts/vmlog.py" summary "$res"/*.ktap "$res/console.log" | tee "$res/summary.txt"
+read -r passed failed skipped < <(python3 "$TOP/scripts/vmlog.py" counts "$res"/*.ktap "$res/console.log")
+set -e
+[ "$failed" = 0 ] && [ "$passed" -gt 0 ]
