@@ -5,7 +5,8 @@
 #   - checkpatch.pl --strict: 0 errors, 0 warnings, for every patch
 #     (--ignore MISSING_SIGN_OFF only: the human submitter signs off);
 #   - every patch carries Assisted-by: and no Signed-off-by:;
-#   - every patch builds on its own with the test configuration (bisect);
+#   - every patch builds on its own with the test configuration (bisect),
+#     less the kernel crate's doctests (configs/series.config);
 #   - the tip builds with each configs/variant-*.config merged on top;
 #   - make rustfmtcheck and make CLIPPY=1 report nothing at the tip.
 # Usage: check-series.sh [KTAP-OUTPUT-FILE]   (default: stdout)
@@ -93,7 +94,8 @@ if [ $applied = 1 ] && [ $np -gt 0 ]; then
 	for c in $commits; do
 		i=$((i + 1))
 		git -C "$src" checkout -q --detach "$c"
-		if "$TOP/scripts/build.sh" --src "$src" --out "$out" test bzImage >"$logs/build-$i.log" 2>&1; then
+		log "building patch $i/$np: $(git -C "$src" log -1 --format=%s)"
+		if "$TOP/scripts/build.sh" --src "$src" --out "$out" --extra "$TOP/configs/series.config" test bzImage >"$logs/build-$i.log" 2>&1; then
 			result ok "build: patch $i/$np"
 		else
 			result fail "build: patch $i/$np" "$logs/build-$i.log"
@@ -102,6 +104,7 @@ if [ $applied = 1 ] && [ $np -gt 0 ]; then
 	git -C "$src" checkout -q --detach "$tip"
 	for v in "${variants[@]}"; do
 		vn=$(basename "$v" .config)
+		log "building the tip with $vn"
 		if "$TOP/scripts/build.sh" --src "$src" --out "$BUILD/series-$vn" --extra "$v" test bzImage >"$logs/$vn.log" 2>&1; then
 			result ok "build: tip with $vn"
 		else

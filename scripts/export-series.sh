@@ -15,11 +15,15 @@ trap 'rm -rf "$tmp"' EXIT
 if [ "$n" -gt 0 ]; then
 	desc=$(g config "branch.$SERIES_BRANCH.description" || true)
 	[ -n "$desc" ] || die "no cover letter: git -C linux branch --edit-description (subject line, blank line, text)"
+	version=()
+	[ "$SERIES_VERSION" -gt 1 ] && version=(-v "$SERIES_VERSION")
 	g -c core.abbrev=12 format-patch -q -o "$tmp" --cover-letter --cover-from-description=subject \
-		--base="$BASE_REF" --subject-prefix="$SERIES_PREFIX" -v "$SERIES_VERSION" \
+		--base="$BASE_REF" --subject-prefix="$SERIES_PREFIX" "${version[@]}" \
 		--no-signature --zero-commit "$BASE_REF"..HEAD
-	# format-patch names files vN-NNNN-...; drop the version from names.
-	for f in "$tmp"/*.patch; do mv "$f" "$tmp/$(basename "$f" | sed 's/^v[0-9]*-//')"; done
+	# format-patch names files vN-NNNN-... from v2 on; drop the version.
+	for f in "$tmp"/v[0-9]*-*.patch; do
+		[ -e "$f" ] && mv "$f" "$tmp/$(basename "$f" | sed 's/^v[0-9]*-//')"
+	done
 fi
 mkdir -p "$TOP/patches"
 for f in "$TOP"/patches/*.patch; do

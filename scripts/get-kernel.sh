@@ -97,6 +97,21 @@ from_debian() {
 	*) die "Debian offers $kver, not a ${BASE_VERSION%.*} release" ;;
 	esac
 	[ "$kver" = "$BASE_VERSION" ] || log "note: Debian $BASE_DEBIAN_SUITE has $kver, not $BASE_VERSION; using $kver"
+	# Debian's tarball appends "ignore everything at the top level" to
+	# .gitignore for its packaging repository; in a kernel tree that hides
+	# every new file from git. Restore upstream's .gitignore.
+	python3 - "$src/.gitignore" <<'PY'
+import sys
+p = sys.argv[1]
+lines = open(p).read().split("\n")
+for i, l in enumerate(lines):
+    if l.startswith("# Debian packaging: ignore everything at the top level"):
+        del lines[i - 1 if i and lines[i - 1] == "#" else i:]
+        while lines and lines[-1] == "":
+            lines.pop()
+        open(p, "w").write("\n".join(lines) + "\n")
+        break
+PY
 	commit_tree "$src" "Linux $kver (Debian $BASE_DEBIAN_PACKAGE $ver)"
 	rm -rf "$dir"
 	printf 'source=debian %s %s (carries Debian patches)\nversion=%s\n' "$BASE_DEBIAN_PACKAGE" "$ver" "$kver" > "$CACHE/base.info"

@@ -29,12 +29,17 @@ die() { printf '[%s] error: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
 # The libclang wheel is installed into the cache (scripts/setup.sh), so no
 # Python environment of the system is touched.
 : "${LIBCLANG_PATH:=$CACHE/pip/clang/native}"
+# The same directory holds ply, which checkpatch's SPDX check needs.
+export PYTHONPATH="$CACHE/pip${PYTHONPATH:+:$PYTHONPATH}"
 export RUSTC RUSTDOC RUSTFMT CLIPPY_DRIVER BINDGEN LIBCLANG_PATH
 # Let bindgen find the kernel's Rust sources for `core`.
 : "${RUST_LIB_SRC:=$($RUSTC --print sysroot 2>/dev/null)/lib/rustlib/src/rust/library}"
 export RUST_LIB_SRC
 
 JOBS=${JOBS:-$(( $(nproc) + 1 ))}
+# ccache keys on paths relative to the clone, so another clone (CI's) of the
+# same series reuses the objects.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$TOP}
 
 # Arguments every kernel make invocation gets.
 kmake_args() {

@@ -31,6 +31,10 @@ if ! "$BINDGEN" --version 2>/dev/null | grep -q "$BINDGEN_VERSION"; then
 	BINDGEN=$HOME/.cargo/bin/bindgen
 fi
 
+if ! python3 -c "import ply, git" 2>/dev/null; then
+	log "installing ply and GitPython (for checkpatch's SPDX check) from PyPI into $CACHE/pip"
+	python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target "$CACHE/pip" "ply==3.11" "GitPython==3.1.44"
+fi
 if [ ! -e "$LIBCLANG_PATH/libclang.so" ]; then
 	[ "$LIBCLANG_PATH" = "$CACHE/pip/clang/native" ] || die "no libclang.so in LIBCLANG_PATH=$LIBCLANG_PATH"
 	log "installing the libclang $LIBCLANG_VERSION wheel from PyPI into $CACHE/pip"
