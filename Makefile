@@ -7,7 +7,7 @@ CONFIG ?= test
 S := scripts
 
 .PHONY: all help setup kernel info apply export build base selftests initramfs \
-	vm check check-series clean distclean
+	vm demo check check-series clean distclean
 
 all: help
 
@@ -15,6 +15,7 @@ help:
 	@echo "make vm            build the patched kernel and boot it (CMD='...' runs a command)"
 	@echo "make check         build everything and run every test"
 	@echo "make check-series  the maintainer's checks on patches/ (KTAP)"
+	@echo "make demo          show the container records an administrator would see"
 	@echo "make setup         install and check the toolchain"
 	@echo "make kernel        get the base into linux/ and apply patches/"
 	@echo "make export        write linux/'s branch back to patches/"
@@ -51,6 +52,9 @@ initramfs: selftests
 
 vm: initramfs
 	@$(S)/vm.sh --config $(CONFIG) $(if $(CMD),-- sh -c '$(CMD)')
+
+demo: initramfs
+	@$(S)/demo.sh
 
 check: setup
 	@$(S)/check.sh
