@@ -2,8 +2,10 @@
 # The maintainer's checks on patches/, printed as KTAP (one result a check):
 #   - the series applies with "git am" onto the base (in its own worktree,
 #     build/series-src, so linux/ is not touched);
-#   - checkpatch.pl --strict: 0 errors, 0 warnings, for every patch
-#     (--ignore MISSING_SIGN_OFF only: the human submitter signs off);
+#   - checkpatch.pl --strict: 0 errors, 0 warnings, for every patch, and
+#     every file a patch adds covered by MAINTAINERS
+#     (ignoring MISSING_SIGN_OFF: the human submitter signs off; and
+#     FILE_PATH_CHANGES, replaced by the MAINTAINERS coverage check);
 #   - every patch carries Assisted-by: and no Signed-off-by:;
 #   - every patch builds on its own with the test configuration (bisect),
 #     less the kernel crate's doctests (configs/series.config);
@@ -75,16 +77,35 @@ else
 	result ok "series: empty series applies"
 fi
 
-# Per patch: checkpatch, tags.
+# The MAINTAINERS entry (or entries) that cover FILE, other than THE REST.
+maintained() {
+	(cd "$src" && ./scripts/get_maintainer.pl --no-git --no-git-fallback --no-rolestats \
+		--no-l --no-r -f "$1" 2>/dev/null) | grep -v -e '^Linus Torvalds' -e '^$'
+}
+
+# Per patch: checkpatch, tags. checkpatch's FILE_PATH_CHANGES ("does
+# MAINTAINERS need updating?") fires for any new file; instead, each file a
+# patch adds must be covered by a MAINTAINERS entry at the tip.
 i=0
 for p in "${patches[@]}"; do
 	i=$((i + 1))
 	b=$(basename "$p")
-	if (cd "$src" && ./scripts/checkpatch.pl --strict --ignore MISSING_SIGN_OFF --no-summary "$p") >"$logs/checkpatch-$i.log" 2>&1 &&
+	if (cd "$src" && ./scripts/checkpatch.pl --strict --ignore MISSING_SIGN_OFF,FILE_PATH_CHANGES --no-summary "$p") >"$logs/checkpatch-$i.log" 2>&1 &&
 		! grep -qE '^(ERROR|WARNING|CHECK):' "$logs/checkpatch-$i.log"; then
 		result ok "checkpatch: $b"
 	else
 		result fail "checkpatch: $b" "$logs/checkpatch-$i.log"
+	fi
+	unmaintained=()
+	if [ $applied = 1 ]; then
+		while read -r f; do
+			[ -n "$f" ] && ! maintained "$f" >/dev/null && unmaintained+=("$f")
+		done < <(awk '/^--- \/dev\/null/ { n = 1; next } n && /^\+\+\+ b\// { print substr($0, 7) } { n = 0 }' "$p")
+	fi
+	if [ ${#unmaintained[@]} = 0 ]; then
+		result ok "maintainers: new files of $b"
+	else
+		result fail "maintainers: $b adds files no MAINTAINERS entry covers: ${unmaintained[*]}"
 	fi
 	if grep -q '^Assisted-by: ' "$p" && ! grep -q '^Signed-off-by: ' "$p"; then
 		result ok "tags: $b"
