@@ -9,7 +9,7 @@ DEB_PACKAGES=(
 	build-essential flex bison bc libelf-dev libssl-dev cpio rsync xz-utils
 	git ccache python3 python3-pip
 	rustc-web rust-web-src rustfmt-web rust-web-clippy
-	qemu-system-x86 busybox-static libcap-dev nftables
+	qemu-system-x86 busybox-static libcap-dev nftables auditd
 )
 BINDGEN_VERSION=0.73.2
 LIBCLANG_VERSION=18.1.1
