@@ -46,6 +46,7 @@ base: setup
 
 selftests: build
 	@$(S)/build-selftests.sh $(CONFIG)
+	@$(S)/build-rust-selftests.sh
 
 initramfs: selftests
 	@$(S)/mkinitramfs.sh $(CONFIG)

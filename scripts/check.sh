@@ -2,10 +2,12 @@
 # Everything "make check" runs, ending with "N passed, N failed, N skipped".
 #   1. host-side unit tests of the runner (KTAP parsing, log scanning);
 #   2. the series applied to linux/ and the test kernel built;
-#   3. the kselftests of selftests/kselftests.txt built and put, with busybox,
-#      into the initramfs;
+#   3. the kselftests of selftests/kselftests.txt and the Rust integration
+#      suite of selftests/rust built and put, with busybox, auditd and the
+#      contid tool, into the initramfs;
 #   4. one VM boot: KUnit (Rust self-tests, doctests, the series' own) at
-#      boot, then the kselftests; any kernel report or hang fails it;
+#      boot, then the kselftests, the Rust suite and the auditd checks; any
+#      kernel report or hang fails it;
 #   5. the quick series checks (scripts/check-series.sh --quick: apply,
 #      checkpatch, tags, rustfmt, clippy), unless AC_SKIP_SERIES=1; make
 #      check-series adds every patch's own build and the config variants.
@@ -27,6 +29,11 @@ step "kernel"
 
 step "kselftests and initramfs"
 "$TOP/scripts/build-selftests.sh" test >"$res/selftests-build.log" 2>&1 || { tail -n 40 "$res/selftests-build.log"; die "kselftest build failed"; }
+# The Rust integration suite and the contid tool (selftests/rust); their
+# host-side unit tests, fmt and clippy are counted from rust-host.ktap. A
+# failed host check is counted there; a failed build leaves no suite to run.
+"$TOP/scripts/build-rust-selftests.sh" "$res/rust-host.ktap" >"$res/rust-build.log" 2>&1 ||
+	{ tail -n 40 "$res/rust-build.log"; [ -x "$BUILD/selftests-bin/contid-tests" ] || die "Rust selftests build failed (log: $res/rust-build.log)"; }
 "$TOP/scripts/mkinitramfs.sh" test
 
 step "VM: KUnit at boot, then kselftests"

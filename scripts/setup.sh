@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install and check the toolchain: Debian packages, bindgen-cli from
-# crates.io, the libclang wheel from PyPI; then get the kernel base and end
+# crates.io, the libclang wheel from PyPI, the crates of selftests/rust; then get the kernel base and end
 # with the kernel's own "make rustavailable". Fast when all is there.
 # Not root: prints the exact commands to run instead.
 . "$(dirname "$0")/lib.sh"
@@ -30,6 +30,12 @@ if ! "$BINDGEN" --version 2>/dev/null | grep -q "$BINDGEN_VERSION"; then
 	cargo install --locked --version "$BINDGEN_VERSION" bindgen-cli
 	BINDGEN=$HOME/.cargo/bin/bindgen
 fi
+
+# The Rust integration suite (selftests/rust) builds with the machine's own
+# cargo and rustc (rustup), not with Debian's kernel toolchain; fetch its
+# pinned crates now so that a build needs no network.
+command -v cargo >/dev/null || die "cargo is needed for selftests/rust (rustup's stable toolchain)"
+env -u RUSTC -u RUSTDOC -u RUSTFMT -u CLIPPY_DRIVER cargo fetch -q --locked --manifest-path "$TOP/selftests/rust/Cargo.toml"
 
 if ! python3 -c "import ply, git" 2>/dev/null; then
 	log "installing ply and GitPython (for checkpatch's SPDX check) from PyPI into $CACHE/pip"
