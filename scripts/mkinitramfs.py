@@ -6,10 +6,14 @@
                  [--tool PATH]... [--file SRC=DEST]...
 
 It holds busybox-static with its applet links, scripts/guest/init as /init,
-scripts/guest/* under /ac/bin, every --tree copied to DEST and every --tool at
-its own path, plus the shared libraries any of those ELF files need (found
-with ldd). The kernel's gen_init_cpio writes the archive, so device nodes and
-ownership need no privileges.
+scripts/guest/* under /ac/bin, every --tree copied to DEST, every --file at
+DEST and every --tool at its own path, plus the shared libraries any of those
+ELF files need (found with ldd). The kernel's gen_init_cpio writes the
+archive, so device nodes and ownership need no privileges: everything is
+owned by root, and no copied file is group- or world-writable whatever the
+umask of the checkout (auditd, for one, refuses a world-writable
+configuration). The skeleton has what daemons expect: /run (with /var/run
+pointing to it), /var/log and /var/log/audit.
 """
 
 import argparse
@@ -41,7 +45,7 @@ class Image:
     def add_file(self, src, dest, mode=None):
         self.dirs(dest)
         if mode is None:
-            mode = stat.S_IMODE(os.stat(src).st_mode)
+            mode = stat.S_IMODE(os.stat(src).st_mode) & ~0o022
         self.entries[dest] = "file %s %s %o 0 0" % (dest, os.path.realpath(src), mode)
 
     def add_link(self, dest, target):
@@ -85,8 +89,9 @@ def main():
     args = ap.parse_args()
 
     img = Image()
-    for d in ("/proc", "/sys", "/dev", "/tmp", "/run", "/root", "/etc", "/var/log", "/mnt"):
+    for d in ("/proc", "/sys", "/dev", "/tmp", "/run", "/root", "/etc", "/var/log/audit", "/mnt"):
         img.add_dir(d)
+    img.add_link("/var/run", "/run")
     img.add_node("/dev/console", "c", 5, 1)
     img.add_node("/dev/null", "c", 1, 3, 0o666)
 
