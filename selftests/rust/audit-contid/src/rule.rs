@@ -205,10 +205,15 @@ const FIELD_NAMES: &[(u32, &str)] = &[
 
 /// The name of a rule field type.
 pub fn field_name(field: u32) -> String {
-    FIELD_NAMES
+    name_in(FIELD_NAMES, field, "field")
+}
+
+/// The name of `value` in `table`, or `prefix` and the number.
+fn name_in(table: &[(u32, &str)], value: u32, prefix: &str) -> String {
+    table
         .iter()
-        .find(|&&(f, _)| f == field)
-        .map_or_else(|| format!("field{field}"), |&(_, n)| n.to_string())
+        .find(|&&(v, _)| v == value)
+        .map_or_else(|| format!("{prefix}{value}"), |&(_, n)| n.to_string())
 }
 
 /// The filter lists.
@@ -225,10 +230,7 @@ pub const LISTS: &[(u32, &str)] = &[
 
 /// The name of a filter list.
 pub fn list_name(list: u32) -> String {
-    LISTS
-        .iter()
-        .find(|&&(l, _)| l == list)
-        .map_or_else(|| format!("list{list}"), |&(_, n)| n.to_string())
+    name_in(LISTS, list, "list")
 }
 
 /// The list named `name`.

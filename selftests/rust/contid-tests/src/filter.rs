@@ -122,46 +122,58 @@ fn senders(
     Ok(out)
 }
 
-/// `exclude,never contid=N` drops every record emitted in the context of
-/// N's member (its execve event, its user message) while M's and a
-/// non-member's arrive complete.
-pub fn exclude_rule_drops_member_records(t: &mut T<'_>) -> R {
+/// Runs the three senders of `senders()` with `rule` (and the execve rule,
+/// when `exec_rule` is true) loaded, and checks which of their execve events
+/// (`execs`) and user messages (`msgs`) arrive, for N's member, M's and a
+/// non-member's, and, with `mentions`, how many records name N.
+fn senders_case(
+    t: &mut T<'_>,
+    tag: &str,
+    rule: impl FnOnce(u64) -> Rule,
+    exec_rule_too: bool,
+    execs: [bool; 3],
+    msgs: [bool; 3],
+    mentions: Option<usize>,
+) -> R {
     let (n, m) = (t.contid(), t.contid());
-    must_add(t, &exec_rule())?;
-    must_add(
-        t,
-        &Rule::new(AUDIT_FILTER_EXCLUDE, ACTION_NEVER).contid(Op::Equal, n),
-    )?;
+    if exec_rule_too {
+        must_add(t, &exec_rule())?;
+    }
+    must_add(t, &rule(n))?;
     t.start()?;
-    let s = senders(t, n, m, "exclude")?;
+    let s = senders(t, n, m, tag)?;
     let w = t.collect()?;
     let me = t.cx.me;
     let mut known = BTreeSet::new();
     check_registrations(t, &w, me, &[(s[0].0, n), (s[1].0, m)], &mut known);
-    check_execs(
-        t,
-        &w,
-        &[
-            (s[0].0, Some(n), false),
-            (s[1].0, Some(m), true),
-            (s[2].0, None, true),
-        ],
-        &mut known,
-    );
-    check_user_messages(
-        t,
-        &w,
-        &[
-            (&s[0].2, s[0].0, Some(n), false),
-            (&s[1].2, s[1].0, Some(m), true),
-            (&s[2].2, s[2].0, None, true),
-        ],
-        &mut known,
-    );
-    // Only the orchestrator's op=set and op=destroy still name N.
-    check_mentions(t, &w, n, 2);
+    let exec_want: Vec<(i32, Option<u64>, bool)> =
+        (0..3).map(|i| (s[i].0, s[i].1, execs[i])).collect();
+    check_execs(t, &w, &exec_want, &mut known);
+    let msg_want: Vec<(&str, i32, Option<u64>, bool)> = (0..3)
+        .map(|i| (s[i].2.as_str(), s[i].0, s[i].1, msgs[i]))
+        .collect();
+    check_user_messages(t, &w, &msg_want, &mut known);
+    if let Some(count) = mentions {
+        check_mentions(t, &w, n, count);
+    }
     check_nothing_else(t, &w, &known);
     Ok(())
+}
+
+/// `exclude,never contid=N` drops every record emitted in the context of
+/// N's member (its execve event, its user message) while M's and a
+/// non-member's arrive complete. Only the orchestrator's op=set and
+/// op=destroy still name N.
+pub fn exclude_rule_drops_member_records(t: &mut T<'_>) -> R {
+    senders_case(
+        t,
+        "exclude",
+        |n| Rule::new(AUDIT_FILTER_EXCLUDE, ACTION_NEVER).contid(Op::Equal, n),
+        true,
+        [false, true, true],
+        [false, true, true],
+        Some(2),
+    )
 }
 
 /// Deleting the exclude rule brings N's records back; deleting it again
@@ -200,39 +212,15 @@ pub fn exclude_rule_delete_restores(t: &mut T<'_>) -> R {
 /// `user,never contid=N` drops the user messages that N's member sends;
 /// M's member's and a non-member's arrive, each with its container.
 pub fn user_rule_drops_member_messages(t: &mut T<'_>) -> R {
-    let (n, m) = (t.contid(), t.contid());
-    must_add(
+    senders_case(
         t,
-        &Rule::new(AUDIT_FILTER_USER, ACTION_NEVER).contid(Op::Equal, n),
-    )?;
-    t.start()?;
-    let s = senders(t, n, m, "user")?;
-    let w = t.collect()?;
-    let me = t.cx.me;
-    let mut known = BTreeSet::new();
-    check_registrations(t, &w, me, &[(s[0].0, n), (s[1].0, m)], &mut known);
-    check_execs(
-        t,
-        &w,
-        &[
-            (s[0].0, Some(n), false),
-            (s[1].0, Some(m), false),
-            (s[2].0, None, false),
-        ],
-        &mut known,
-    );
-    check_user_messages(
-        t,
-        &w,
-        &[
-            (&s[0].2, s[0].0, Some(n), false),
-            (&s[1].2, s[1].0, Some(m), true),
-            (&s[2].2, s[2].0, None, true),
-        ],
-        &mut known,
-    );
-    check_nothing_else(t, &w, &known);
-    Ok(())
+        "user",
+        |n| Rule::new(AUDIT_FILTER_USER, ACTION_NEVER).contid(Op::Equal, n),
+        false,
+        [false, false, false],
+        [false, true, true],
+        None,
+    )
 }
 
 /// A rule for an ID that no process has is accepted, and matches once a

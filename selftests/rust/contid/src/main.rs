@@ -592,66 +592,14 @@ mod tests {
         assert_eq!(r.contids(), vec![(Op::NotEqual, Some(u64::MAX))]);
 
         for bad in [
-            vec![
-                "contid", "rule", "add", "nowhere", "always", "--contid", "1",
-            ],
-            vec![
-                "contid",
-                "rule",
-                "add",
-                "exit",
-                "sometimes",
-                "--contid",
-                "1",
-            ],
-            vec![
-                "contid",
-                "rule",
-                "add",
-                "user",
-                "never",
-                "--contid",
-                "1",
-                "--syscall",
-                "execve",
-            ],
-            vec![
-                "contid",
-                "rule",
-                "add",
-                "exit",
-                "always",
-                "--contid",
-                "1",
-                "--syscall",
-                "nosuchcall",
-            ],
-            vec![
-                "contid",
-                "rule",
-                "add",
-                "exit",
-                "always",
-                "--contid",
-                "1",
-                "--arch",
-                "b32",
-                "--syscall",
-                "execve",
-            ],
-            vec![
-                "contid",
-                "rule",
-                "add",
-                "exit",
-                "always",
-                "--contid",
-                "1",
-                "--syscall",
-                "99999",
-            ],
+            "contid rule add nowhere always --contid 1",
+            "contid rule add exit sometimes --contid 1",
+            "contid rule add user never --contid 1 --syscall execve",
+            "contid rule add exit always --contid 1 --syscall nosuchcall",
+            "contid rule add exit always --contid 1 --arch b32 --syscall execve",
+            "contid rule add exit always --contid 1 --syscall 99999",
         ] {
-            let cli = Cli::try_parse_from(&bad).unwrap();
+            let cli = Cli::try_parse_from(bad.split_whitespace()).unwrap();
             let Cmd::Rule(RuleCmd::Add(a)) = cli.command else {
                 panic!()
             };
