@@ -7,7 +7,7 @@ CONFIG ?= test
 S := scripts
 
 .PHONY: all help setup kernel info apply export build base selftests initramfs \
-	vm demo check check-series clean distclean
+	vm demo check check-series stress fuzz clean distclean
 
 all: help
 
@@ -16,6 +16,8 @@ help:
 	@echo "make check         build everything and run every test"
 	@echo "make check-series  the maintainer's checks on patches/ (KTAP)"
 	@echo "make demo          show the container records an administrator would see"
+	@echo "make stress        race stress and fuzzing in a 4-vCPU guest (full length; see scripts/stress.sh)"
+	@echo "make fuzz          the fuzzers only"
 	@echo "make setup         install and check the toolchain"
 	@echo "make kernel        get the base into linux/ and apply patches/"
 	@echo "make export        write linux/'s branch back to patches/"
@@ -59,6 +61,12 @@ demo: initramfs
 
 check: setup
 	@$(S)/check.sh
+
+stress: selftests
+	@$(S)/stress.sh $(STRESS_ARGS)
+
+fuzz: selftests
+	@$(S)/stress.sh --only fuzz $(STRESS_ARGS)
 
 check-series: kernel
 	@$(S)/check-series.sh

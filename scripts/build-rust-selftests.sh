@@ -62,37 +62,52 @@ install -m 0755 "$target/release/contid" "$target/release/contid-tests" "$bin/"
 log "installed contid and contid-tests into $bin"
 
 status=0
-log "host unit tests of selftests/rust"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-set +e
-cargo_ test --locked -j "$JOBS" --target-dir "$target" --no-fail-fast >"$out" 2>&1
-rc=$?
-set -e
-# libtest prints "test PATH ... ok|FAILED|ignored" per test, after a
-# "Running unittests SRC (TARGET/deps/CRATE-HASH)" line per test binary.
-n_before=${#results[@]}
-while IFS=$'\t' read -r res name; do
-	case $res in
-	ok) add_result 0 "$name" ;;
-	ignored) add_result 0 "$name" SKIP ;;
-	*) add_result 1 "$name" ;;
-	esac
-done < <(awk '
-	/^ *Running / { crate = $NF; sub(/.*\//, "", crate); sub(/-[0-9a-f]+\)$/, "", crate); next }
-	/^ *Doc-tests / { crate = $2 " doctest"; next }
-	/^test .* \.\.\. / {
-		name = $2; res = $NF
-		if (res != "ok" && res != "ignored") res = "FAILED"
-		printf "%s\t%s: %s\n", res, crate, name
-	}' "$out")
-if [ "$rc" != 0 ] || [ ${#results[@]} = "$n_before" ]; then
-	# A build error, or a failure outside any test.
-	add_result 1 "selftests/rust: cargo test (exit $rc)"
-	tail -n 40 "$out" >&2
-	status=1
+# Runs "cargo test" on the workspace MANIFEST (target directory TARGET) and
+# adds a result per test: libtest prints "test PATH ... ok|FAILED|ignored"
+# per test, after a "Running unittests SRC (TARGET/deps/CRATE-HASH)" line
+# per test binary.
+unit_tests() { # NAME MANIFEST TARGET [CARGO-ARGS...]
+	local name=$1 manifest=$2 tdir=$3 rc n_before=${#results[@]}
+	shift 3
+	log "host tests of $name"
+	set +e
+	env -u RUSTC -u RUSTDOC -u RUSTFMT -u CLIPPY_DRIVER -u RUST_LIB_SRC \
+		cargo test --manifest-path "$manifest" --locked -j "$JOBS" --target-dir "$tdir" --no-fail-fast "$@" >"$out" 2>&1
+	rc=$?
+	set -e
+	while IFS=$'\t' read -r res tname; do
+		case $res in
+		ok) add_result 0 "$tname" ;;
+		ignored) add_result 0 "$tname" SKIP ;;
+		*) add_result 1 "$tname" ;;
+		esac
+	done < <(awk '
+		/^ *Running / { crate = $NF; sub(/.*\//, "", crate); sub(/-[0-9a-f]+\)$/, "", crate); next }
+		/^ *Doc-tests / { crate = $2 " doctest"; next }
+		/^test .* \.\.\. / {
+			tname = $2; res = $NF
+			if (res != "ok" && res != "ignored") res = "FAILED"
+			printf "%s\t%s: %s\n", res, crate, tname
+		}' "$out")
+	if [ "$rc" != 0 ] || [ ${#results[@]} = "$n_before" ]; then
+		# A build error, or a failure outside any test.
+		add_result 1 "$name: cargo test (exit $rc)"
+		tail -n 40 "$out" >&2
+		status=1
+	fi
+	grep -E '^test result:' "$out" | sed 's/^/    /' >&2 || true
+}
+
+unit_tests selftests/rust "$ws/Cargo.toml" "$target"
+# The property test of the kernel's own write parser (it compiles
+# linux/kernel/audit_container/parse.rs on the host; see its README).
+if [ -f "$LINUX/kernel/audit_container/parse.rs" ]; then
+	unit_tests selftests/parse-prop "$TOP/selftests/parse-prop/Cargo.toml" "$BUILD/cargo-parse-prop" --release
+else
+	add_result 0 "selftests/parse-prop" "SKIP no linux/ tree with the series"
 fi
-grep -E '^test result:' "$out" | sed 's/^/    /' >&2 || true
 
 log "cargo fmt --check and cargo clippy"
 if env -u RUSTFMT cargo fmt --version >/dev/null 2>&1; then

@@ -35,7 +35,9 @@ fi
 # cargo and rustc (rustup), not with Debian's kernel toolchain; fetch its
 # pinned crates now so that a build needs no network.
 command -v cargo >/dev/null || die "cargo is needed for selftests/rust (rustup's stable toolchain)"
-env -u RUSTC -u RUSTDOC -u RUSTFMT -u CLIPPY_DRIVER cargo fetch -q --locked --manifest-path "$TOP/selftests/rust/Cargo.toml"
+for m in selftests/rust selftests/parse-prop; do
+	env -u RUSTC -u RUSTDOC -u RUSTFMT -u CLIPPY_DRIVER cargo fetch -q --locked --manifest-path "$TOP/$m/Cargo.toml"
+done
 
 if ! python3 -c "import ply, git" 2>/dev/null; then
 	log "installing ply and GitPython (for checkpatch's SPDX check) from PyPI into $CACHE/pip"
