@@ -7,7 +7,7 @@ CONFIG ?= test
 S := scripts
 
 .PHONY: all help setup kernel info apply export build base selftests initramfs \
-	vm demo check check-series stress fuzz clean distclean
+	vm demo check check-series stress fuzz bench clean distclean
 
 all: help
 
@@ -23,6 +23,7 @@ help:
 	@echo "make export        write linux/'s branch back to patches/"
 	@echo "make build         build the kernel (CONFIG=$(CONFIG)); 'make base' the unpatched one"
 	@echo "make info          where the base came from"
+	@echo "make bench         base vs patched kernel benchmarks: table, chart (results/bench)"
 
 setup:
 	@$(S)/setup.sh
@@ -70,6 +71,9 @@ fuzz: selftests
 
 check-series: kernel
 	@$(S)/check-series.sh
+
+bench: kernel
+	@$(S)/bench.sh
 
 clean:
 	rm -rf build results
