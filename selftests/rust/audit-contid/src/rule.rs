@@ -74,6 +74,18 @@ pub enum Op {
 }
 
 impl Op {
+    /// Every operator the kernel knows, in `fieldflags` order.
+    pub const ALL: [Op; 8] = [
+        Op::Equal,
+        Op::NotEqual,
+        Op::Less,
+        Op::Greater,
+        Op::LessEqual,
+        Op::GreaterEqual,
+        Op::BitMask,
+        Op::BitTest,
+    ];
+
     /// The `fieldflags` value.
     pub fn bits(self) -> u32 {
         match self {
@@ -91,19 +103,10 @@ impl Op {
 
     /// The operator of a `fieldflags` value.
     pub fn from_bits(bits: u32) -> Op {
-        [
-            Op::Equal,
-            Op::NotEqual,
-            Op::Less,
-            Op::Greater,
-            Op::LessEqual,
-            Op::GreaterEqual,
-            Op::BitMask,
-            Op::BitTest,
-        ]
-        .into_iter()
-        .find(|op| op.bits() == bits)
-        .unwrap_or(Op::Raw(bits))
+        Op::ALL
+            .into_iter()
+            .find(|op| op.bits() == bits)
+            .unwrap_or(Op::Raw(bits))
     }
 
     /// The operator as `auditctl` writes it.
@@ -595,16 +598,7 @@ mod tests {
 
     #[test]
     fn ops_roundtrip() {
-        for op in [
-            Op::Equal,
-            Op::NotEqual,
-            Op::Less,
-            Op::Greater,
-            Op::LessEqual,
-            Op::GreaterEqual,
-            Op::BitMask,
-            Op::BitTest,
-        ] {
+        for op in Op::ALL {
             assert_eq!(Op::from_bits(op.bits()), op);
         }
         assert_eq!(Op::from_bits(0x30000000), Op::NotEqual);

@@ -318,15 +318,10 @@ pub fn feature_bit_and_status(t: &mut T<'_>) -> R {
 /// Operators other than `=` and `!=` are `EINVAL`.
 pub fn rule_other_ops_einval(t: &mut T<'_>) -> R {
     let n = t.contid();
-    for op in [
-        Op::Less,
-        Op::Greater,
-        Op::LessEqual,
-        Op::GreaterEqual,
-        Op::BitMask,
-        Op::BitTest,
-        Op::Raw(0),
-    ] {
+    let others = Op::ALL
+        .into_iter()
+        .filter(|&op| op != Op::Equal && op != Op::NotEqual);
+    for op in others.chain([Op::Raw(0)]) {
         must_refuse(t, &exec_rule().contid(op, n), Errno::EINVAL);
     }
     Ok(())
