@@ -686,7 +686,7 @@ int main(int argc, char **argv)
 	}
 	ktap_result(lost0 >= 0 && lost1 == lost0, NULL, "no_loss_with_large_backlog (lost %ld -> %ld)",
 		    lost0, lost1);
-	/* The object counter (a proposed debugfs file). */
+	/* The debugfs count of container objects alive (patch 7). */
 	{
 		FILE *f = fopen(OBJECTS_FILE, "r");
 		long objects = -1;
