@@ -114,7 +114,11 @@ class Scan(unittest.TestCase):
                      "WARNING: possible circular locking dependency detected",
                      "kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
                      "rcu: INFO: rcu_sched detected stalls on CPUs/tasks:",
-                     "INFO: task sh:1 blocked for more than 120 seconds."]:
+                     "INFO: task sh:1 blocked for more than 120 seconds.",
+                     "BUG kmalloc-64 (Not tainted): Poison overwritten",
+                     "BUG audit_container (Tainted: G        W): Object already free",
+                     "INFO: trying to register non-static key.",
+                     "kmemleak-scan: 3 leaks"]:
             problems, _, _ = vmlog.scan(["[  2.5] " + line + "\n", "AC-VM-RESULT: rc=0\n"])
             self.assertEqual(len(problems), 1, line)
 

@@ -47,6 +47,12 @@ REPORTS = [
     r"list_(add|del) corruption",
     r"possible (recursive|circular) locking",
     r"suspicious RCU usage",
+    # SLUB debugging ("BUG kmalloc-64 (Not tainted): Poison overwritten").
+    r"BUG [\w.:-]+ \((Not tainted|Tainted: [^)]*)\): ",
+    r"INFO: trying to register non-static key",
+    r"BUG: KFENCE: ",
+    # The guest's own leak scan (scripts/guest/run-selftests).
+    r"kmemleak-scan: \d+ leaks?",
 ]
 REPORT = re.compile("|".join("(?:%s)" % r for r in REPORTS))
 
