@@ -5,9 +5,12 @@
 #   3. the kselftests of selftests/kselftests.txt and the Rust integration
 #      suite of selftests/rust built and put, with busybox, auditd and the
 #      contid tool, into the initramfs;
-#   4. one VM boot: KUnit (Rust self-tests, doctests, the series' own) at
-#      boot, then the kselftests, the Rust suite and the auditd checks; any
-#      kernel report or hang fails it;
+#   4. one VM boot of the debug kernel (configs/debug.config): KUnit (Rust
+#      self-tests, doctests, the series' own) at boot, then the kselftests,
+#      the Rust suite, the auditd checks and a kmemleak scan; any kernel
+#      report or hang fails it;
+#   4b. a second boot with 4 vCPUs: the short race stress and fuzzers
+#      (scripts/stress.sh --short), the same invariants and kernel checks;
 #   5. the quick series checks (scripts/check-series.sh --quick: apply,
 #      checkpatch, tags, rustfmt, clippy), unless AC_SKIP_SERIES=1; make
 #      check-series adds every patch's own build and the config variants.
@@ -44,12 +47,29 @@ vmrc=$?
 set -e
 cat "$res/vm.out"
 grep -q 'vmlog: ' "$res/vm.out" && vmok=0 || vmok=1
+log "guest exit status $vmrc"
+
+# The short race stress and fuzzing in a second, 4-vCPU boot of the same
+# kernel (make stress runs them at full length). Fixed seeds, so that a red
+# CI run can be replayed; AC_STRESS_ARGS picks others.
+step "VM (4 vCPUs): short race stress and fuzzing"
+set +e
+# shellcheck disable=SC2086
+"$TOP/scripts/stress.sh" --short ${AC_STRESS_ARGS:---seed 0xc0ffee --fuzz-seed 0xf022} >"$res/stress.out" 2>&1
+stressrc=$?
+set -e
+cp "$BUILD/stress/console.log" "$res/stress-console.log" 2>/dev/null || true
+cp "$BUILD/stress/stress.ktap" "$res/stress.ktap" 2>/dev/null || true
+grep -E '^\[stress.sh\]|vmlog: |^ *(ok|not ok) ' "$res/stress.out" || true
+grep -q 'vmlog: ' "$res/stress.out" && stressok=0 || stressok=1
+[ -s "$res/stress.ktap" ] || stressok=0
+log "stress guest exit status $stressrc"
 {
 	echo "KTAP version 1"
-	echo "1..1"
+	echo "1..2"
 	if [ $vmok = 1 ]; then echo "ok 1 vm: boots, runs the tests, no kernel report"; else echo "not ok 1 vm: boots, runs the tests, no kernel report"; fi
+	if [ $stressok = 1 ]; then echo "ok 2 vm (4 vCPUs): short stress and fuzzing, no kernel report"; else echo "not ok 2 vm (4 vCPUs): short stress and fuzzing, no kernel report"; fi
 } >"$res/vm.ktap"
-log "guest exit status $vmrc"
 
 if [ "${AC_SKIP_SERIES:-0}" != 1 ]; then
 	step "series checks"
