@@ -53,7 +53,7 @@ parallel=${AC_BENCH_PARALLEL:-1}
 res=$TOP/results/bench
 kb=$BUILD/bench-base
 kp=$BUILD/bench-patched
-lock=/tmp/ac-kbuild.lock
+lock=$KBUILD_LOCK
 start=$(date +%s)
 step() { log "== $* ($(($(date +%s) - start)) s)"; }
 mkdir -p "$res"

@@ -27,7 +27,8 @@ targets=("$@")
 
 fragments() {
 	case "$1" in
-	test) echo vm audit-contid kunit ;;
+	test) echo vm audit-contid kunit debug smp ;;
+	series) echo vm audit-contid kunit series ;;
 	bench) echo vm audit-contid ;;
 	*) [ -f "$TOP/configs/$1.config" ] && echo "vm audit-contid $1" || die "unknown configuration $1" ;;
 	esac

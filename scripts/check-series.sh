@@ -7,9 +7,12 @@
 #     (ignoring MISSING_SIGN_OFF: the human submitter signs off; and
 #     FILE_PATH_CHANGES, replaced by the MAINTAINERS coverage check);
 #   - every patch carries Assisted-by: and no Signed-off-by:;
-#   - every patch builds on its own with the test configuration (bisect),
-#     less the kernel crate's doctests (configs/series.config);
-#   - the tip builds with each configs/variant-*.config merged on top;
+#   - every patch builds on its own (bisect) with the "series" configuration:
+#     the test configuration less the debug options and the kernel crate's
+#     doctests (configs/series.config);
+#   - the tip builds with each configs/variant-*.config merged on top of it
+#     (feature off, audit off, no syscall auditing, no Rust, no network or
+#     user namespaces);
 #   - make rustfmtcheck and make CLIPPY=1 report nothing at the tip.
 #
 # Usage: check-series.sh [--quick] [KTAP-OUTPUT-FILE]   (default: stdout)
@@ -124,7 +127,7 @@ if [ $applied = 1 ] && [ $np -gt 0 ] && [ $quick = 0 ]; then
 		i=$((i + 1))
 		git -C "$src" checkout -q --detach "$c"
 		log "building patch $i/$np: $(git -C "$src" log -1 --format=%s)"
-		if "$TOP/scripts/build.sh" --src "$src" --out "$out" --extra "$TOP/configs/series.config" test bzImage >"$logs/build-$i.log" 2>&1; then
+		if flock "$KBUILD_LOCK" "$TOP/scripts/build.sh" --src "$src" --out "$out" series bzImage >"$logs/build-$i.log" 2>&1; then
 			result ok "build: patch $i/$np"
 		else
 			result fail "build: patch $i/$np" "$logs/build-$i.log"
@@ -134,11 +137,18 @@ if [ $applied = 1 ] && [ $np -gt 0 ] && [ $quick = 0 ]; then
 	for v in "${variants[@]}"; do
 		vn=$(basename "$v" .config)
 		log "building the tip with $vn"
-		if "$TOP/scripts/build.sh" --src "$src" --out "$BUILD/series-$vn" --extra "$v" test bzImage >"$logs/$vn.log" 2>&1; then
+		# "# ac-edit: FILE SED-EXPR" lines of a variant edit the tree for
+		# its build only (see variant-no-auditsyscall.config).
+		edited=()
+		while read -r f e; do
+			sed -i "$e" "$src/$f" && edited+=("$f")
+		done < <(sed -n 's/^# ac-edit: //p' "$v")
+		if flock "$KBUILD_LOCK" "$TOP/scripts/build.sh" --src "$src" --out "$BUILD/series-$vn" --extra "$v" series bzImage >"$logs/$vn.log" 2>&1; then
 			result ok "build: tip with $vn"
 		else
 			result fail "build: tip with $vn" "$logs/$vn.log"
 		fi
+		[ ${#edited[@]} = 0 ] || git -C "$src" checkout -q -- "${edited[@]}"
 	done
 	lint_src=$src lint_out=$out
 else
@@ -161,7 +171,11 @@ if [ $applied = 1 ] && [ $np -gt 0 ] && [ -f "$lint_out/.config" ] &&
 		result fail "rustfmtcheck at the tip" "$logs/rustfmt.log"
 	fi
 	log "clippy at the tip"
-	if kmake_lint -j"$JOBS" CLIPPY=1 bzImage >"$logs/clippy.log" 2>&1 && ! grep -qE '^(warning|error)' "$logs/clippy.log"; then
+	# The full check takes the build lock like its builds; the quick one runs
+	# inside make check, whose caller may hold it.
+	lock=()
+	[ $quick = 1 ] || lock=(flock "$KBUILD_LOCK")
+	if "${lock[@]}" bash -c '. "$1/scripts/lib.sh"; LINUX=$2 kmake O="$3" -j"$JOBS" CLIPPY=1 bzImage' _ "$TOP" "$lint_src" "$lint_out" >"$logs/clippy.log" 2>&1 && ! grep -qE '^(warning|error)' "$logs/clippy.log"; then
 		result ok "clippy at the tip"
 	else
 		result fail "clippy at the tip" "$logs/clippy.log"

@@ -13,6 +13,10 @@ BUILD=${AC_BUILD:-$TOP/build}
 BASE_REPO=$CACHE/linux-base.git
 SERIES_BRANCH=audit-contid
 BASE_REF=base
+# Kernel builds that may run beside others (check-series, bench) take this
+# lock, so that two never share the 2 cores. Do not run those scripts under
+# it yourself: they would wait for themselves.
+KBUILD_LOCK=${AC_KBUILD_LOCK:-/tmp/ac-kbuild.lock}
 
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 die() { printf '[%s] error: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
