@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Race stress and fuzzing of audit container IDs in an SMP guest.
 #
-#   scripts/stress.sh [--short] [--seed N] [--fuzz-seed N] [--only stress|fuzz]
+#   scripts/stress.sh [--short] [--seed N] [--fuzz-seed N] [--ns N] [--only stress|fuzz]
 #
 # Builds selftests/stress and selftests/fuzz against the test kernel's UAPI
 # headers, packs them with the usual test image contents into
@@ -9,7 +9,7 @@
 # (multi-threaded TCG, or KVM when vm.sh finds it usable) and 2 GB. Full run:
 # 60 s of stress (plus 10 s with a tiny backlog) and 100000 fuzzed writes,
 # 20000 rule messages and 300 namespace sequences; --short (make check): 10 s,
-# 5000, 3000 and 100. KTAP goes to build/stress/stress.ktap, the console to
+# 5000, 3000 and 25. KTAP goes to build/stress/stress.ktap, the console to
 # build/stress/console.log. Never run the programs on the host: they
 # register processes and change the audit configuration.
 # Needs an existing kernel build (make build); builds no kernel.
@@ -38,8 +38,8 @@ python3 "$TOP/scripts/mkinitramfs.py" "${args[@]}"
 
 short=0
 for a in "$@"; do [ "$a" = --short ] && short=1; done
-timeout=1500
-[ $short = 1 ] && timeout=900
+timeout=${AC_STRESS_TIMEOUT:-3000}
+[ $short = 1 ] && timeout=${AC_STRESS_TIMEOUT:-900}
 set +e
 # KUnit runs at boot in make check's first boot; not again here.
 "$TOP/scripts/vm.sh" --smp 4 --mem 2048 --timeout "$timeout" --quiet --append kunit.enable=0 \
