@@ -90,6 +90,7 @@ def main():
     ap.add_argument("--how", required=True)
     ap.add_argument("--command", required=True)
     ap.add_argument("--wall", type=int, default=0)
+    ap.add_argument("--no-build", action="store_true", help="the kernels were built before")
     ap.add_argument("--doc")
     a = ap.parse_args()
     r = a.results
@@ -125,7 +126,8 @@ def main():
               " and boot with the same command line, memory and initramfs." % (a.how, reps))
     if a.wall:
         md.append("")
-        md.append("Wall time of the whole run, builds included: %d min %d s." % (a.wall // 60, a.wall % 60))
+        md.append("Wall time of the whole run, %s: %d min %d s." % (
+            "kernels built before" if a.no_build else "builds included", a.wall // 60, a.wall % 60))
     md.append("")
     md.append("Why a target is missed, with the profile: `Documentation/benchmarks-notes.md`.")
     md.append("")

@@ -175,7 +175,7 @@ done
 step "report"
 total=$(($(date +%s) - start))
 python3 "$TOP/scripts/bench-report.py" --results "$res" --how "$how" \
-	--command "make bench${MAKEFLAGS_BENCH:+ $MAKEFLAGS_BENCH}  # scripts/bench.sh, acbench $args" \
-	--wall "$total" --doc "$TOP/Documentation/benchmarks.md"
+	--command "$([ $build = 1 ] && echo "make bench" || echo "scripts/bench.sh --no-build")${MAKEFLAGS_BENCH:+ $MAKEFLAGS_BENCH}  # acbench $args" \
+	--wall "$total" $([ $build = 1 ] || echo --no-build) --doc "$TOP/Documentation/benchmarks.md"
 [ $bad = 0 ] || die "a guest run failed (see above); the table covers what finished"
 log "took $total s; results in $res"
