@@ -20,8 +20,9 @@
 # --quick (what make check runs): the per-patch and variant builds are
 # reported as skipped, and rustfmtcheck and clippy run on the test build of
 # linux/, which apply-series.sh has just made equal to patches/. The builds
-# cost about an hour on 2 cores with cold caches, more than CI allows on top
-# of the boot tests; run the full check before sending (make check-series).
+# cost over two hours on 2 cores with a cold ccache (README.md has the
+# figures), more than CI allows on top of the boot tests; run the full check
+# before sending (make check-series).
 . "$(dirname "$0")/lib.sh"
 
 quick=0
