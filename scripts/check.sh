@@ -61,6 +61,11 @@ set -e
 cp "$BUILD/stress/console.log" "$res/stress-console.log" 2>/dev/null || true
 cp "$BUILD/stress/stress.ktap" "$res/stress.ktap" 2>/dev/null || true
 grep -E '^\[stress.sh\]|vmlog: |^ *(ok|not ok) ' "$res/stress.out" || true
+# A red run shows its diagnostics here too: CI keeps only this output.
+if [ $stressrc != 0 ] && [ -s "$res/stress.ktap" ]; then
+	echo "diagnostics of the stress run:"
+	grep -E '^ +# ' "$res/stress.ktap" | head -n 100 || true
+fi
 grep -q 'vmlog: ' "$res/stress.out" && stressok=0 || stressok=1
 [ -s "$res/stress.ktap" ] || stressok=0
 log "stress guest exit status $stressrc"

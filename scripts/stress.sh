@@ -49,7 +49,7 @@ rc=$?
 set -e
 sed -n '/^KTAP version/,$p' "$out/console.log" | tr -d '\r' | grep -v '^\[ *[0-9]' >"$out/stress.ktap" || true
 python3 "$TOP/scripts/vmlog.py" summary "$out/console.log" >&2 || true
-grep -E '^ *(ok|not ok) |^ *# (contid_|proc:|rules:|ns:|phase|auditor|namespaces|checked|seed=)' \
+grep -E '^ *(ok|not ok) |^ *# (contid_|proc:|rules:|ns:|phase|racing|auditor|namespaces|checked|seed=)' \
 	"$out/console.log" | tr -d '\r' | sed 's/^\[[ 0-9.]*\] //' >&2 || true
 log "console: $out/console.log; exit $rc"
 exit $rc

@@ -21,6 +21,11 @@
  *     may die and be created again): at least one op=destroy each that had a
  *     successful write, and no more than the writes that could have created
  *     an object;
+ *   - writes racing their target's exit (--exiting per process, 4 processes,
+ *     default 10 a second of --duration, after the workers), each with an ID
+ *     of its own: one that succeeded has one op=set and one op=destroy, one
+ *     that failed with ESRCH has neither (the container created for it died
+ *     unreported);
  *   - AUDIT_NS_CREATE (op=clone|unshare|resurrect) and AUDIT_NS_DESTROY
  *     balance per namespace, and a DESTROY never comes first;
  *   - the audit lost counter (AUDIT_GET) did not move;
@@ -44,12 +49,15 @@
 #define OBJECTS_FILE "/sys/kernel/debug/audit_container/objects"
 #define STABLE_BASE 100000000ULL	/* worker w, slot k: STABLE_BASE + w * 100000 + k */
 #define VOLATILE_BASE 200000000ULL	/* + w * 100 + k, k < 8 */
+#define EXITING_BASE 300000000ULL	/* + p * exiting + i: writes racing exits */
+#define EXITING_PROCS 4
 #define MAX_IDS 65536		/* power of two: hash tables */
 #define MAX_NS 262144
 
 static uint64_t seed = 0x57e55ULL;
 static double duration = 60, small = -1;
 static int nworkers = 6;
+static long exiting = -1;
 static char self_exe[256];
 
 /* Shared between the processes (MAP_SHARED). */
@@ -59,6 +67,7 @@ struct shared {
 	volatile int auditor_slow;	/* auditor: read slowly (phase 2) */
 	long writes, write_ok, write_esrch, write_bad, open_fail;
 	long spawns, moves, keepers, signals;
+	long exit_writes, exit_ok, exit_esrch, exit_bad;
 	char bad[256];
 	/* Per ID, from successful writes (worker side). */
 	struct idstat {
@@ -175,6 +184,52 @@ static void auditor_record(int type, const char *text)
 
 static pid_t auditor_pid;
 
+/*
+ * The auditor of phase 1 keeps the container and namespace records in a file,
+ * so that a broken invariant can be shown with the records of the ID.
+ */
+#define TRAIL_FILE "/tmp/contid_stress.trail"
+#define TRAIL_MAX 40
+
+static FILE *trail;
+
+static void trail_record(int type, const char *text)
+{
+	if (trail && (type == AUDIT_CONTAINER || (type >= AUDIT_NS_CREATE && type <= AUDIT_NS_CHANGE)))
+		fprintf(trail, "type=%d %s\n", type, text);
+}
+
+/* Prints the records of phase 1 that name container @id. */
+static void trail_show(uint64_t id)
+{
+	char line[1024], key[40];
+	int n = 0, len;
+	FILE *f = fopen(TRAIL_FILE, "r");
+
+	if (!f)
+		return;
+	len = snprintf(key, sizeof(key), "contid=%llu", (unsigned long long)id);
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line;
+
+		line[strcspn(line, "\n")] = 0;
+		while ((p = strstr(p, key))) {
+			if ((p == line || p[-1] == ' ' || p[-1] == ',') &&
+			    (!p[len] || p[len] == ' ' || p[len] == ','))
+				break;
+			p += len;
+		}
+		if (!p)
+			continue;
+		if (n++ == TRAIL_MAX) {
+			diag("  (more records)");
+			break;
+		}
+		diag("  %s", line);
+	}
+	fclose(f);
+}
+
 static int start_auditor(uint32_t backlog, uint32_t wait)
 {
 	int ready[2];
@@ -197,6 +252,8 @@ static int start_auditor(uint32_t backlog, uint32_t wait)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv));
 		c = fd >= 0 && ac_set(fd, &st) == 0;
+		if (!sh->auditor_slow)
+			trail = fopen(TRAIL_FILE, "w");
 		if (write(ready[1], &c, 1) != 1 || !c)
 			_exit(1);
 		for (;;) {
@@ -204,6 +261,7 @@ static int start_auditor(uint32_t backlog, uint32_t wait)
 
 			if (type >= 0) {
 				quiet_since = 0;
+				trail_record(type, msg.data);
 				auditor_record(type, msg.data);
 				if (sh->auditor_slow)
 					usleep(20000);
@@ -216,8 +274,11 @@ static int start_auditor(uint32_t backlog, uint32_t wait)
 			/* Quiet for 2 s after the end: the stream is complete. */
 			if (!quiet_since)
 				quiet_since = now_s();
-			else if (now_s() - quiet_since > 2)
+			else if (now_s() - quiet_since > 2) {
+				if (trail)
+					fclose(trail);
 				_exit(0);
+			}
 		}
 	}
 	close(ready[1]);
@@ -546,6 +607,59 @@ static bool run_workers(double secs, uint64_t s)
 	return true;
 }
 
+/* Writes of a fresh ID to a child that is exiting, racing its exit (see the top). */
+static void race_exits(void)
+{
+	pid_t pids[EXITING_PROCS];
+
+	for (int p = 0; p < EXITING_PROCS; p++) {
+		pids[p] = fork();
+		if (pids[p])
+			continue;
+		for (long i = 0; i < exiting; i++) {
+			uint64_t id = EXITING_BASE + p * exiting + i;
+			char path[64], text[32], c = 0;
+			int pp[2], f, n, err = 0;
+			pid_t pid;
+
+			if (pipe(pp))
+				_exit(1);
+			pid = fork();
+			if (pid == 0) {
+				/* Exits as soon as the writer is ready. */
+				if (read(pp[0], &c, 1) < 0)
+					_exit(1);
+				_exit(0);
+			}
+			snprintf(path, sizeof(path), "/proc/%d/audit_containerid", pid);
+			f = open(path, O_WRONLY | O_CLOEXEC);
+			n = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)id);
+			if (write(pp[1], &c, 1) != 1)
+				err = -EPIPE;
+			/* A varying head start for the exit. */
+			for (volatile long k = 0; k < (i * 37) % 3000; k++)
+				;
+			if (!err && (f < 0 || write(f, text, n) != n))
+				err = -errno;
+			__sync_fetch_and_add(&sh->exit_writes, 1);
+			if (!err)
+				__sync_fetch_and_add(&sh->exit_ok, 1);
+			else if (err == -ESRCH)
+				__sync_fetch_and_add(&sh->exit_esrch, 1);
+			else
+				__sync_fetch_and_add(&sh->exit_bad, 1);
+			if (f >= 0)
+				close(f);
+			close(pp[0]);
+			close(pp[1]);
+			waitpid(pid, NULL, 0);
+		}
+		_exit(0);
+	}
+	for (int p = 0; p < EXITING_PROCS; p++)
+		waitpid(pids[p], NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
 	struct audit_status st;
@@ -567,8 +681,11 @@ int main(int argc, char **argv)
 			small = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--workers") && i + 1 < argc)
 			nworkers = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--exiting") && i + 1 < argc)
+			exiting = atol(argv[++i]);
 		else {
-			fprintf(stderr, "usage: %s [--seed N] [--duration SEC] [--small SEC] [--workers N]\n",
+			fprintf(stderr,
+				"usage: %s [--seed N] [--duration SEC] [--small SEC] [--workers N] [--exiting N]\n",
 				argv[0]);
 			return 2;
 		}
@@ -577,14 +694,18 @@ int main(int argc, char **argv)
 		small = duration / 6;
 	if (nworkers < 1 || nworkers > 64)
 		nworkers = 6;
+	if (exiting < 0)
+		exiting = duration * 10;
+	if (exiting > 10000)
+		exiting = 10000;
 	if (readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1) < 0)
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("KTAP version 1\n1..8\n");
+	printf("KTAP version 1\n1..9\n");
 	diag("contid_stress seed=%#llx duration=%.0fs small-backlog=%.0fs workers=%d cpus=%ld",
 	     (unsigned long long)seed, duration, small, nworkers, sysconf(_SC_NPROCESSORS_ONLN));
 	if (access("/proc/self/audit_containerid", F_OK)) {
-		for (int i = 0; i < 8; i++)
+		for (int i = 0; i < 9; i++)
 			ktap_result(true, "SKIP no /proc/PID/audit_containerid", "invariant %d", i + 1);
 		return 4;
 	}
@@ -605,7 +726,7 @@ int main(int argc, char **argv)
 		ac_set(fd, &st);
 	lost0 = read_lost();
 	if (start_auditor(1000000, 60000)) {
-		for (int i = 0; i < 8; i++)
+		for (int i = 0; i < 9; i++)
 			ktap_result(true, "SKIP cannot become the audit daemon (auditd running?)",
 				    "invariant %d", i + 1);
 		return 4;
@@ -613,11 +734,14 @@ int main(int argc, char **argv)
 
 	/* Phase 1 */
 	run_workers(duration, seed);
+	race_exits();
 	rc = stop_auditor();
 	lost1 = read_lost();
 	diag("phase 1: %.1f s; writes=%ld ok=%ld esrch=%ld gone-before-open=%ld bad=%ld; spawns=%ld moves=%ld keepers=%ld signals=%ld",
 	     now_s() - t0, sh->writes, sh->write_ok, sh->write_esrch, sh->open_fail, sh->write_bad,
 	     sh->spawns, sh->moves, sh->keepers, sh->signals);
+	diag("racing exits: writes=%ld ok=%ld esrch=%ld bad=%ld", sh->exit_writes, sh->exit_ok,
+	     sh->exit_esrch, sh->exit_bad);
 	diag("auditor (exit %d): records=%ld container=%ld destroy=%ld ns_create=%ld ns_destroy=%ld other=%ld ids=%d namespaces=%d",
 	     rc, sh->records, sh->containers, sh->destroys, sh->ns_creates, sh->ns_destroys,
 	     sh->other, sh->naids, sh->nns);
@@ -642,6 +766,7 @@ int main(int argc, char **argv)
 					bad++;
 					diag("stable contid %llu: %ld op=destroy, %ld records after it (want 1, 0)",
 					     (unsigned long long)id, a->destroys, a->after_destroy);
+					trail_show(id);
 				}
 			} else {
 				vol++;
@@ -649,16 +774,43 @@ int main(int argc, char **argv)
 					bad++;
 					diag("volatile contid %llu: %ld op=destroy for %ld writes that could create it",
 					     (unsigned long long)id, a->destroys, a->creators);
+					trail_show(id);
 				}
 			}
 		}
 		for (int i = 0; i < MAX_IDS; i++)
-			if (sh->aids[i].id && sh->aids[i].destroys && !sh->aids[i].sets) {
+			if (sh->aids[i].id && sh->aids[i].id < EXITING_BASE && sh->aids[i].destroys &&
+			    !sh->aids[i].sets) {
 				bad++;
 				diag("contid %llu destroyed but never set", (unsigned long long)sh->aids[i].id);
+				trail_show(sh->aids[i].id);
 			}
 		diag("checked %ld stable and %ld volatile IDs", stable, vol);
 		ktap_result(!bad && rc == 0 && stable > 0, NULL, "one_destroy_per_container");
+	}
+	/* Writes racing exits: a container that nobody joined dies unreported. */
+	{
+		long bad = 0, joined = 0;
+
+		for (int i = 0; i < MAX_IDS; i++) {
+			struct aid *a = &sh->aids[i];
+
+			if (a->id < EXITING_BASE || a->id >= EXITING_BASE + EXITING_PROCS * exiting)
+				continue;
+			joined += a->sets == 1 && a->destroys == 1;
+			if (a->sets > 1 || a->destroys != a->sets) {
+				if (++bad <= 5) {
+					diag("contid %llu: %ld op=set res=1, %ld op=destroy (want 1, 1 or 0, 0)",
+					     (unsigned long long)a->id, a->sets, a->destroys);
+					trail_show(a->id);
+				}
+			}
+		}
+		diag("racing exits: %ld containers joined and destroyed, %ld broken", joined, bad);
+		ktap_result(!bad && rc == 0 && sh->exit_bad == 0 && joined == sh->exit_ok &&
+			    sh->exit_writes == EXITING_PROCS * exiting, NULL,
+			    "failed_writes_leave_no_destroy (%ld ok, %ld ESRCH)", sh->exit_ok,
+			    sh->exit_esrch);
 	}
 	/* Namespaces balance. */
 	{
