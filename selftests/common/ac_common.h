@@ -25,7 +25,7 @@
 #include <linux/netlink.h>
 
 #ifndef AUDIT_CONTAINER
-#define AUDIT_CONTAINER 1020
+#define AUDIT_CONTAINER 1344
 #endif
 #ifndef AUDIT_CONTAINER_INFO
 #define AUDIT_CONTAINER_INFO 1340

@@ -422,7 +422,7 @@ mod tests {
     #[test]
     fn record_with_correct_length() {
         let text = b"audit(1.000:8): op=destroy contid=5\0";
-        let d = datagram(16 + text.len() as u32, 1020, 0, text);
+        let d = datagram(16 + text.len() as u32, 1344, 0, text);
         let msgs = split_datagram(&d).unwrap();
         assert_eq!(msgs.len(), 1);
         match parse_message(msgs[0].0, msgs[0].1, msgs[0].2).unwrap() {

@@ -9,7 +9,7 @@
 use std::fmt;
 
 /// `AUDIT_CONTAINER`: registration, move and death of a container.
-pub const AUDIT_CONTAINER: u16 = 1020;
+pub const AUDIT_CONTAINER: u16 = 1344;
 /// `AUDIT_CONTAINER_INFO`: the container of a process an event involves.
 pub const AUDIT_CONTAINER_INFO: u16 = 1340;
 /// `AUDIT_NS_CREATE`: a namespace was created.
@@ -59,7 +59,6 @@ pub fn type_name(rtype: u16) -> Option<&'static str> {
     Some(match rtype {
         1005 => "USER",
         1006 => "LOGIN",
-        1020 => "CONTAINER",
         1100 => "USER_AUTH",
         1101 => "USER_ACCT",
         1104 => "CRED_ACQ",
@@ -103,6 +102,7 @@ pub fn type_name(rtype: u16) -> Option<&'static str> {
         1341 => "NS_CREATE",
         1342 => "NS_DESTROY",
         1343 => "NS_CHANGE",
+        1344 => "CONTAINER_OP",
         1400 => "AVC",
         1423 => "LANDLOCK_ACCESS",
         1424 => "LANDLOCK_DOMAIN",

@@ -34,7 +34,7 @@ const USAGE: u8 = 2;
 series).\n\nA container ID (contid) is a u64 that an orchestrator registers for a process \
 through /proc/PID/audit_containerid; audit then tags the events of the process and of the \
 processes it forks later with AUDIT_CONTAINER_INFO records, and logs the life of the \
-container (AUDIT_CONTAINER 1020: op=set, op=move, op=destroy) and of its namespaces \
+container (AUDIT_CONTAINER 1344: op=set, op=move, op=destroy) and of its namespaces \
 (AUDIT_NS_CREATE 1341, AUDIT_NS_DESTROY 1342, AUDIT_NS_CHANGE 1343). 18446744073709551615 \
 (shown as -1 in records) means \"in no container\".\n\nExit status: 0 on success (for `run`: \
 the command's status), 1 when the kernel refused or an operation failed (the errno is \
@@ -94,7 +94,7 @@ enum Cmd {
         /// The process.
         pid: i32,
     },
-    /// Stream the container records (1020, 1340-1343), grouped by event.
+    /// Stream the container records (1340-1344), grouped by event.
     ///
     /// Reads the read-only multicast group of the audit socket
     /// (AUDIT_NLGRP_READLOG, needs CAP_AUDIT_READ), so it works whether or
