@@ -23,6 +23,32 @@ mkdir -p "$res"
 start=$(date +%s)
 step() { log "== $* ($(($(date +%s) - start)) s)"; }
 
+# userspace_ktap DIR: the results of an automake "make check" in DIR (its
+# .trs files) as KTAP, one result per test program; none is a failure.
+userspace_ktap() {
+	local trs n=0 r name
+	echo "KTAP version 1"
+	mapfile -t trs < <(find "$1" -name '*.trs' 2>/dev/null | sort)
+	if [ ${#trs[@]} = 0 ]; then
+		echo "1..1"
+		echo "not ok 1 audit-userspace make check: no results in $1"
+		return
+	fi
+	echo "1..${#trs[@]}"
+	for t in "${trs[@]}"; do
+		n=$((n + 1))
+		r=$(sed -n 's/^:test-result: //p' "$t" | head -n1)
+		name="audit-userspace: ${t#"$1"/}"
+		name=${name%.trs}
+		case $r in
+		PASS) echo "ok $n $name" ;;
+		SKIP) echo "ok $n $name # SKIP" ;;
+		XFAIL) echo "ok $n $name # XFAIL" ;;
+		*) echo "not ok $n $name # ${r:-no result}" ;;
+		esac
+	done
+}
+
 step "host unit tests"
 python3 "$TOP/scripts/test_vmlog.py" >"$res/host-runner.ktap" || true
 
@@ -37,6 +63,14 @@ step "kselftests and initramfs"
 # failed host check is counted there; a failed build leaves no suite to run.
 "$TOP/scripts/build-rust-selftests.sh" "$res/rust-host.ktap" >"$res/rust-build.log" 2>&1 ||
 	{ tail -n 40 "$res/rust-build.log"; [ -x "$BUILD/selftests-bin/contid-tests" ] || die "Rust selftests build failed (log: $res/rust-build.log)"; }
+# The project's audit userspace (userspace/patches): built (cached), its
+# own "make check" counted, one result per test program, and put into the
+# guest as /ac/audit by mkinitramfs.sh.
+us=$("$TOP/scripts/build-userspace.sh" --print-dir 2>"$res/userspace-build.log") ||
+	{ tail -n 40 "$res/userspace-build.log"; die "the audit userspace does not build (log: $res/userspace-build.log)"; }
+"$TOP/scripts/build-userspace.sh" --check >>"$res/userspace-build.log" 2>&1 || true
+grep 'make check:' "$res/userspace-build.log" || true
+userspace_ktap "${us%/stage/ac/audit}/check/audit-userspace" >"$res/userspace.ktap"
 "$TOP/scripts/mkinitramfs.sh" test
 
 step "VM: KUnit at boot, then kselftests"

@@ -10,6 +10,7 @@ DEB_PACKAGES=(
 	git ccache python3 python3-pip
 	rustc-web rust-web-src rustfmt-web rust-web-clippy
 	qemu-system-x86 busybox-static libcap-dev nftables auditd
+	autoconf automake libtool
 )
 BINDGEN_VERSION=0.73.2
 LIBCLANG_VERSION=18.1.1
