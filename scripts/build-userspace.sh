@@ -62,15 +62,7 @@ for p in "$PATCHES"/[0-9][0-9][0-9][0-9]-*.patch; do
 done
 [ ${#series[@]} -gt 0 ] || die "no patches in $PATCHES"
 
-missing=()
-for p in "${DEB_PACKAGES[@]}"; do
-	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	log "installing Debian packages: ${missing[*]}"
-	need_root_or_print apt-get update -q
-	need_root_or_print env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+need_debs "${DEB_PACKAGES[@]}"
 
 key=$({
 	sha256sum <"$TARBALL"

@@ -65,6 +65,19 @@ kmake() {
 	make -C "$LINUX" "${args[@]}" "$@"
 }
 
+need_debs() {
+	# Install the Debian packages named that are missing (as root; when not
+	# root, print the exact commands and fail).
+	local p missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+	done
+	[ ${#missing[@]} -gt 0 ] || return 0
+	log "installing Debian packages: ${missing[*]}"
+	need_root_or_print apt-get update -q
+	need_root_or_print env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
 need_root_or_print() {
 	# Run "$@" as root; when not root, print the exact command and fail.
 	if [ "$(id -u)" = 0 ]; then

@@ -15,15 +15,7 @@ DEB_PACKAGES=(
 BINDGEN_VERSION=0.73.2
 LIBCLANG_VERSION=18.1.1
 
-missing=()
-for p in "${DEB_PACKAGES[@]}"; do
-	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	log "installing Debian packages: ${missing[*]}"
-	need_root_or_print apt-get update -q
-	need_root_or_print env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+need_debs "${DEB_PACKAGES[@]}"
 
 if ! "$BINDGEN" --version 2>/dev/null | grep -q "$BINDGEN_VERSION"; then
 	command -v cargo >/dev/null || die "cargo is needed to install bindgen-cli (or set BINDGEN=/path/to/bindgen)"
