@@ -10,6 +10,9 @@
 #   scripts/build-userspace.sh --check      also run the project's own
 #                                           "make check" and print its summary
 #   scripts/build-userspace.sh --print-dir  print the staged tree, nothing else
+#   --ktap FILE (with --check)              also write the results of
+#                                           "make check" to FILE as KTAP, one
+#                                           result per test program
 #
 # Debian packages it needs (installed when missing, as scripts/setup.sh
 # does): build-essential autoconf automake libtool git. No library headers
@@ -44,16 +47,53 @@ usage() {
 
 check=0
 print_dir=0
+ktap=
 for a in "$@"; do
+	if [ "$ktap" = next ]; then
+		ktap=$a
+		continue
+	fi
 	case "$a" in
 	--check) check=1 ;;
 	--print-dir) print_dir=1 ;;
+	--ktap) ktap=next ;;
 	-h|--help) usage; exit 0 ;;
 	*) die "unknown option $a (see --help)" ;;
 	esac
 done
 
+[ "$ktap" != next ] || die "--ktap needs a file"
+[ -z "$ktap" ] || [ "$check" = 1 ] || die "--ktap goes with --check"
 [ -f "$TARBALL" ] || die "no snapshot at $TARBALL"
+
+# write_ktap DIR FILE: the results of the automake "make check" in DIR (its
+# .trs files) as KTAP in FILE, one result per test program; none at all is a
+# failure.
+write_ktap() {
+	local t r name n=0 trs
+	mapfile -t trs < <(find "$1" -name '*.trs' 2>/dev/null | sort)
+	{
+		echo "KTAP version 1"
+		if [ ${#trs[@]} = 0 ]; then
+			echo "1..1"
+			echo "not ok 1 audit-userspace make check: no results in $1"
+			return
+		fi
+		echo "1..${#trs[@]}"
+		for t in "${trs[@]}"; do
+			n=$((n + 1))
+			r=$(sed -n 's/^:test-result: //p' "$t" | head -n1)
+			name="audit-userspace: ${t#"$1"/}"
+			name=${name%.trs}
+			case $r in
+			PASS) echo "ok $n $name" ;;
+			SKIP) echo "ok $n $name # SKIP" ;;
+			XFAIL) echo "ok $n $name # XFAIL" ;;
+			*) echo "not ok $n $name # ${r:-no result}" ;;
+			esac
+		done
+	} >"$2"
+}
 series=()
 for p in "$PATCHES"/[0-9][0-9][0-9][0-9]-*.patch; do
 	[ -e "$p" ] || continue
@@ -141,6 +181,7 @@ if [ "$check" = 1 ]; then
 		log "make check took $(( $(date +%s) - start )) s"
 	fi
 	log "make check: $(head -n1 "$out/check.summary") (log: $out/check.log)"
+	[ -z "$ktap" ] || write_ktap "$out/check/audit-userspace" "$ktap"
 	if [ "$(cat "$out/check.rc")" != 0 ]; then
 		tail -n +2 "$out/check.summary" >&2
 		die "the userspace make check failed"
