@@ -200,15 +200,15 @@ static void trail_record(int type, const char *text)
 }
 
 /* Prints the records of phase 1 that name container @id. */
-static void trail_show(uint64_t id)
+/* Shows the records of the trail with the field @key ("name=value"). */
+static void trail_grep(const char *key)
 {
-	char line[1024], key[40];
-	int n = 0, len;
+	int n = 0, len = strlen(key);
+	char line[1024];
 	FILE *f = fopen(TRAIL_FILE, "r");
 
 	if (!f)
 		return;
-	len = snprintf(key, sizeof(key), "contid=%llu", (unsigned long long)id);
 	while (fgets(line, sizeof(line), f)) {
 		char *p = line;
 
@@ -228,6 +228,22 @@ static void trail_show(uint64_t id)
 		diag("  %s", line);
 	}
 	fclose(f);
+}
+
+static void trail_show(uint64_t id)
+{
+	char key[40];
+
+	snprintf(key, sizeof(key), "contid=%llu", (unsigned long long)id);
+	trail_grep(key);
+}
+
+static void trail_show_ns(uint64_t nsid)
+{
+	char key[40];
+
+	snprintf(key, sizeof(key), "nsid=%llu", (unsigned long long)nsid);
+	trail_grep(key);
 }
 
 static int start_auditor(uint32_t backlog, uint32_t wait)
@@ -821,15 +837,19 @@ int main(int argc, char **argv)
 				continue;
 			if (sh->ns[i].live) {
 				open++;
-				if (open < 10)
+				if (open < 10) {
 					diag("nsid %llu: %ld CREATE without DESTROY",
 					     (unsigned long long)sh->ns[i].nsid, sh->ns[i].live);
+					trail_show_ns(sh->ns[i].nsid);
+				}
 			}
 			if (sh->ns[i].negative) {
 				neg++;
-				if (neg < 10)
+				if (neg < 10) {
 					diag("nsid %llu: DESTROY before its CREATE",
 					     (unsigned long long)sh->ns[i].nsid);
+					trail_show_ns(sh->ns[i].nsid);
+				}
 			}
 		}
 		diag("namespaces: %d seen, %ld unbalanced, %ld destroy-first, %ld destroys of namespaces created before the run",

@@ -9,11 +9,11 @@ use audit_contid::record::{
 };
 use audit_contid::rule::{Op, Rule, ACTION_ALWAYS};
 use audit_contid::spawn::{ExitStatus, NsSet, Paused, Program};
-use netlink_packet_audit::constants::AUDIT_FILTER_EXIT;
+use netlink_packet_audit::constants::{AUDIT_FILTER_EXIT, AUDIT_PID};
 
 use crate::checks::{
-    check_mentions, check_nothing_else, check_ns_destroy_events, s, EXEC_AUX, NR_CLONE3, NR_EXECVE,
-    NR_WAITID, NR_WRITE,
+    check_mentions, check_nothing_else, check_ns_destroy_events, check_reaper_event, ns_rule, s,
+    EXEC_AUX, NR_CLONE3, NR_EXECVE, NR_WAITID, NR_WRITE,
 };
 use crate::harness::{
     check_syscall_event, fields_exact, raw, Stop, SyscallEvent, CHILD_TIMEOUT, R, T, V,
@@ -52,6 +52,8 @@ pub fn lifecycle_clone3_exec(t: &mut T<'_>) -> R {
     let n = t.contid();
     exec_rule(t, n)?;
     let me = t.cx.me;
+    // The clone3() by this process, in no container, is audited.
+    ns_rule(t, AUDIT_PID, me as u32)?;
     let my_ns = proc::namespaces(None)?;
     let my_id = proc::identity(None)?;
     let program = Program::exec(&["/bin/true"])?;
@@ -116,8 +118,9 @@ pub fn lifecycle_clone3_exec(t: &mut T<'_>) -> R {
                 nr: NR_CLONE3,
                 pid: me,
                 exit: Some(i64::from(c)),
-                aux: &[],
-                during: &creates,
+                // Auxiliary records of the audited clone3(), after its SYSCALL record.
+                aux: &[AUDIT_NS_CREATE],
+                during: &[],
                 info: None,
             },
         );
@@ -249,7 +252,7 @@ pub fn lifecycle_clone3_exec(t: &mut T<'_>) -> R {
                 .filter(|&i| [AUDIT_CONTAINER, AUDIT_NS_DESTROY].contains(&w.recs[i].rtype))
                 .collect();
             known.insert(serial);
-            check_syscall_event(
+            check_reaper_event(
                 t,
                 &w,
                 serial,
@@ -266,7 +269,8 @@ pub fn lifecycle_clone3_exec(t: &mut T<'_>) -> R {
         }
     }
     // The namespaces the member's exit ends are events of their own, with
-    // its CONTAINER_INFO; the pid namespace ends in the waitid() above.
+    // its CONTAINER_INFO; the pid namespace ends after the waitid() above,
+    // in an event of the orchestrator's.
     let infos = check_ns_destroy_events(t, &w, &destroys, me, n, &mut known);
 
     // A legal order.

@@ -6,11 +6,12 @@ use std::time::Duration;
 use audit_contid::proc;
 use audit_contid::record::{AUDIT_CONTAINER, AUDIT_NS_CREATE, AUDIT_NS_DESTROY};
 use audit_contid::spawn::{NsSet, Paused, Program};
+use netlink_packet_audit::constants::AUDIT_PPID;
 use nix::sys::wait::{waitid, Id, WaitPidFlag};
 
 use crate::checks::{
     check_execs, check_mentions, check_nothing_else, check_ns_destroy_events, check_registrations,
-    s, NR_CLONE3,
+    ns_rule, s, NR_CLONE3,
 };
 use crate::harness::{
     check_syscall_event, fields_exact, raw, run_cmd, CmdOutput, Stop, SyscallEvent, R, T, V,
@@ -101,6 +102,9 @@ fn tool_run_ns_case(t: &mut T<'_>, types: &[&str], cmd: &[&str]) -> Result<CmdOu
     let list = types.join(",");
     let mut args = vec!["run", "--id", &id, "--ns", &list, "--"];
     args.extend_from_slice(cmd);
+    // The tool, in no container, creates the namespaces: its clone3() is audited, as an
+    // orchestrator's is with 41-containers.rules.
+    ns_rule(t, AUDIT_PPID, t.cx.me as u32)?;
     t.start()?;
     let out = t.tool(&args)?;
     let w = t.collect()?;
@@ -181,8 +185,9 @@ fn tool_run_ns_case(t: &mut T<'_>, types: &[&str], cmd: &[&str]) -> Result<CmdOu
                     nr: NR_CLONE3,
                     pid: tool_pid,
                     exit: Some(i64::from(child)),
-                    aux: &[],
-                    during: &creates,
+                    // Auxiliary records of the audited clone3(), after its SYSCALL record.
+                    aux: &[AUDIT_NS_CREATE],
+                    during: &[],
                     info: None,
                 },
             );
