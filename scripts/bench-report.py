@@ -143,16 +143,24 @@ def main():
               ("lifecycle", "clone3_newuts_newipc", "clone3(NEWUTS\\|NEWIPC) + exit + wait", True),
               ("lifecycle", "thread_create_join", "pthread create + join", True),
               ("ns_audit_off", "unshare_uts", "unshare(NEWUTS), audit off", False),
-              ("ns_audit_on", "unshare_uts", "unshare(NEWUTS), audit on (daemon draining)", False),
+              ("ns_audit_off", "clone3_newuts_newipc", "clone3(NEWUTS\\|NEWIPC) + exit + wait, audit off", False),
+              ("ns_audit_on", "unshare_uts", "unshare(NEWUTS), audit on, no rule (daemon draining)", "nocont"),
+              ("ns_audit_on", "clone3_newuts_newipc", "clone3(NEWUTS\\|NEWIPC) + exit + wait, audit on, no rule", "nocont"),
               ("audit", "getppid_unaudited", "getppid, audit on, no rule", False),
               ("audit", "getppid_audited", "getppid, audited (SYSCALL+PROCTITLE+EOE)", False)]
-    worst_nc, worst_c = None, None
+    worst_nc, worst_c, worst_ns = None, None, None
     for g, n, label, target in groups:
         b, pn, pc = S(base, g, n, "nocont"), S(pat, g, n, "nocont"), S(pat, g, n, "cont")
         rn = med(pn) / med(b) if b and pn else None
         rc = med(pc) / med(b) if b and pc else None
         tgt = ""
-        if target:
+        if target == "nocont":
+            # Contract v2: no namespace record for a process in no container without a rule.
+            tgt = "≤ %.2f %s" % (TARGETS["lifecycle_nocont"],
+                                 "PASS" if rn is not None and rn <= TARGETS["lifecycle_nocont"] else "MISS")
+            if rn is not None:
+                worst_ns = max(worst_ns or 0, rn)
+        elif target:
             tgt = "≤ %.2f / ≤ %.2f" % (TARGETS["lifecycle_nocont"], TARGETS["lifecycle_cont"])
             if rn is not None:
                 worst_nc = max(worst_nc or 0, rn)
@@ -170,6 +178,10 @@ def main():
     verdict("lifecycle, no container: patched/unpatched", worst_nc, TARGETS["lifecycle_nocont"],
             worst_nc is not None and worst_nc <= TARGETS["lifecycle_nocont"],
             "worst ratio %.3f (≤ %.2f)" % (worst_nc or 0, TARGETS["lifecycle_nocont"]))
+    verdict("namespaces, audit on, no rule, no container: patched/unpatched", worst_ns,
+            TARGETS["lifecycle_nocont"],
+            worst_ns is not None and worst_ns <= TARGETS["lifecycle_nocont"],
+            "worst ratio %.3f (≤ %.2f)" % (worst_ns or 0, TARGETS["lifecycle_nocont"]))
     verdict("lifecycle, in a container: patched/unpatched", worst_c, TARGETS["lifecycle_cont"],
             worst_c is not None and worst_c <= TARGETS["lifecycle_cont"],
             "worst ratio %.3f (≤ %.2f)" % (worst_c or 0, TARGETS["lifecycle_cont"]))
