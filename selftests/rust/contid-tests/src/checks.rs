@@ -91,6 +91,14 @@ fn check_orchestrator_event(
     );
 }
 
+/// The labels of the records at `idx` whose type is not one of `allowed`.
+fn other_types(w: &Window, idx: &[usize], allowed: &[u16]) -> Vec<String> {
+    idx.iter()
+        .filter(|&&i| !allowed.contains(&w.recs[i].rtype))
+        .map(|&i| type_label(w.recs[i].rtype))
+        .collect()
+}
+
 /// Checks the event `serial` of an `op=destroy` that reaping a member
 /// caused: the syscall event `e` of the reaper, or, when a namespace held
 /// the container's last reference, an event of its own (the kernel looks at
@@ -103,11 +111,7 @@ pub fn check_reaper_event(t: &mut T<'_>, w: &Window, serial: u64, e: &SyscallEve
         check_syscall_event(t, w, serial, e);
         return;
     }
-    let other: Vec<String> = g
-        .iter()
-        .filter(|&&i| ![AUDIT_CONTAINER, AUDIT_NS_DESTROY].contains(&w.recs[i].rtype))
-        .map(|&i| type_label(w.recs[i].rtype))
-        .collect();
+    let other = other_types(w, &g, &[AUDIT_CONTAINER, AUDIT_NS_DESTROY]);
     t.check(other.is_empty(), || {
         format!(
             "{}: event {serial} of its own has other records: {other:?}",
@@ -394,11 +398,7 @@ pub fn check_ns_destroy_events(
                 .copied()
                 .filter(|&j| w.recs[j].rtype == AUDIT_CONTAINER_INFO)
                 .collect();
-            let other: Vec<String> = g
-                .iter()
-                .filter(|&&j| ![AUDIT_NS_DESTROY, AUDIT_CONTAINER_INFO].contains(&w.recs[j].rtype))
-                .map(|&j| type_label(w.recs[j].rtype))
-                .collect();
+            let other = other_types(w, &g, &[AUDIT_NS_DESTROY, AUDIT_CONTAINER_INFO]);
             t.check(other.is_empty(), || {
                 format!("NS_DESTROY event {serial} has other records: {other:?}")
             });
