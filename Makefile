@@ -7,7 +7,7 @@ CONFIG ?= test
 S := scripts
 
 .PHONY: all help setup kernel info apply export build base selftests initramfs \
-	vm demo check check-series stress fuzz bench clean distclean
+	vm demo check check-series regress stress fuzz bench clean distclean
 
 all: help
 
@@ -15,6 +15,7 @@ help:
 	@echo "make vm            build the patched kernel and boot it (CMD='...' runs a command)"
 	@echo "make check         build everything and run every test"
 	@echo "make check-series  the maintainer's checks on patches/ (KTAP)"
+	@echo "make regress       audit-testsuite on the base and the patched kernel, test by test"
 	@echo "make demo          show the container records an administrator would see"
 	@echo "make stress        race stress and fuzzing in a 4-vCPU guest (full length; see scripts/stress.sh)"
 	@echo "make fuzz          the fuzzers only"
@@ -74,6 +75,9 @@ check-series: kernel
 
 bench: kernel
 	@$(S)/bench.sh
+
+regress: kernel
+	@$(S)/regress.sh $(REGRESS_ARGS)
 
 clean:
 	rm -rf build results
