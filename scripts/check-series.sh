@@ -13,20 +13,33 @@
 #   - the tip builds with each configs/variant-*.config merged on top of it
 #     (feature off, audit off, no syscall auditing, no Rust, no network or
 #     user namespaces);
-#   - make rustfmtcheck and make CLIPPY=1 report nothing at the tip.
+#   - make rustfmtcheck and make CLIPPY=1 report nothing at the tip;
+#   - make regress: the audit maintainers' audit-testsuite on the base and
+#     on the tip (built from the same "git am", configs/regress.config), no
+#     test that passes on the base fails on the tip, outside or inside a
+#     registered container (scripts/regress.sh; one result here, the table
+#     in results/regress-series.md).
 #
-# Usage: check-series.sh [--quick] [KTAP-OUTPUT-FILE]   (default: stdout)
+# Usage: check-series.sh [--quick] [--no-regress] [KTAP-OUTPUT-FILE]
+#        (default: stdout)
 #
 # --quick (what make check runs): the per-patch and variant builds are
 # reported as skipped, and rustfmtcheck and clippy run on the test build of
 # linux/, which apply-series.sh has just made equal to patches/. The builds
 # cost over two hours on 2 cores with a cold ccache (README.md has the
 # figures), more than CI allows on top of the boot tests; run the full check
-# before sending (make check-series).
+# before sending (make check-series). --quick also skips make regress
+# (about 75 minutes of TCG guests); --no-regress skips only that.
 . "$(dirname "$0")/lib.sh"
 
-quick=0
-if [ "${1:-}" = --quick ]; then quick=1; shift; fi
+quick=0 regress=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) quick=1 regress=0; shift ;;
+	--no-regress) regress=0; shift ;;
+	*) break ;;
+	esac
+done
 ktap=${1:-/dev/stdout}
 src=$BUILD/series-src
 out=$BUILD/series
@@ -188,6 +201,22 @@ if [ $applied = 1 ] && [ $np -gt 0 ] && [ -f "$lint_out/.config" ] &&
 	fi
 else
 	result skip "rustfmtcheck and clippy at the tip" "no build of the series' tip"
+fi
+
+# The audit maintainers' regression suite on the base and on the tip.
+if [ $regress = 1 ] && [ $applied = 1 ] && [ $np -gt 0 ]; then
+	rres=$TOP/results/regress-series
+	log "make regress on the series' tip (about 75 minutes)"
+	if "$TOP/scripts/regress.sh" --src "$src" --results "$rres" >"$logs/regress.log" 2>&1; then
+		result ok "regress: audit-testsuite, no regression ($(grep -E '^- (base|patched|container):' "$TOP/results/regress-series.md" 2>/dev/null | sed 's/^- //' | paste -sd, | sed 's/,/, /g'))"
+	else
+		result fail "regress: audit-testsuite on the base and the tip" "$logs/regress.log"
+	fi
+else
+	why="make check-series runs it"
+	[ $quick = 1 ] || why="--no-regress"
+	{ [ $applied = 1 ] && [ $np -gt 0 ]; } || why="no series to test"
+	result skip "regress: audit-testsuite on the base and the tip" "$why"
 fi
 
 {

@@ -6,8 +6,9 @@ Usage: regress-report.py RESULTS-DIR COLUMN...
 RESULTS-DIR/COLUMN/TEST.tap is the TAP one test program of the suite printed
 in that column's guest (scripts/guest/regress). A subtest the plan announces
 but the program never reported counts as failed ("missing"). Writes
-RESULTS-DIR/../regress.md and RESULTS-DIR/../regress.ktap; exits 1 when a
-subtest that passes on the base fails in another column.
+RESULTS-DIR.md and RESULTS-DIR.ktap (results/regress.md for the default
+results/regress); exits 1 when a subtest that passes on the base fails in
+another column.
 """
 
 import os
@@ -110,8 +111,8 @@ def main():
     lines += ["", f"Regressions (pass on the base, fail patched): {len(regressions)}"]
     lines += [f"- {r}" for r in regressions]
 
-    top = os.path.dirname(os.path.abspath(res))
-    with open(os.path.join(top, "regress.md"), "w") as f:
+    stem = os.path.abspath(res).rstrip("/")
+    with open(stem + ".md", "w") as f:
         f.write("\n".join(lines) + "\n")
 
     ktap = ["KTAP version 1", f"1..{len(keys)}"]
@@ -126,7 +127,7 @@ def main():
             ktap.append(f"ok {i} {name} # SKIP {why}")
         else:
             ktap.append(f"ok {i} {name}")
-    with open(os.path.join(top, "regress.ktap"), "w") as f:
+    with open(stem + ".ktap", "w") as f:
         f.write("\n".join(ktap) + "\n")
 
     print("\n".join(lines))
