@@ -29,7 +29,8 @@
 # cost over two hours on 2 cores with a cold ccache (README.md has the
 # figures), more than CI allows on top of the boot tests; run the full check
 # before sending (make check-series). --quick also skips make regress
-# (about 75 minutes of TCG guests); --no-regress skips only that.
+# (two kernel builds and about 13 minutes of TCG guests); --no-regress
+# skips only that.
 . "$(dirname "$0")/lib.sh"
 
 quick=0 regress=1
@@ -206,7 +207,7 @@ fi
 # The audit maintainers' regression suite on the base and on the tip.
 if [ $regress = 1 ] && [ $applied = 1 ] && [ $np -gt 0 ]; then
 	rres=$TOP/results/regress-series
-	log "make regress on the series' tip (about 75 minutes)"
+	log "make regress on the series' tip (its kernel build, then about 13 minutes of guests)"
 	if "$TOP/scripts/regress.sh" --src "$src" --results "$rres" >"$logs/regress.log" 2>&1; then
 		result ok "regress: audit-testsuite, no regression ($(grep -E '^- (base|patched|container):' "$TOP/results/regress-series.md" 2>/dev/null | sed 's/^- //' | paste -sd, | sed 's/,/, /g'))"
 	else

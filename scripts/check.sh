@@ -14,8 +14,9 @@
 #   5. the quick series checks (scripts/check-series.sh --quick: apply,
 #      checkpatch, tags, rustfmt, clippy), unless AC_SKIP_SERIES=1; make
 #      check-series adds every patch's own build, the config variants and
-#      make regress (audit-testsuite, about 75 minutes of TCG guests: over
-#      what CI allows beside the boot tests, so reported here as skipped).
+#      make regress (audit-testsuite: two more kernels to build and about
+#      13 minutes of TCG guests, which would take a cold make check past 45
+#      minutes, so it is reported here as skipped).
 # Results, as KTAP, and the console log go to results/.
 . "$(dirname "$0")/lib.sh"
 
