@@ -8,7 +8,11 @@ in that column's guest (scripts/guest/regress). A subtest the plan announces
 but the program never reported counts as failed ("missing"). Writes
 RESULTS-DIR.md and RESULTS-DIR.ktap (results/regress.md for the default
 results/regress); exits 1 when a subtest that passes on the base fails in
-another column.
+another column. RESULTS-DIR/COLUMN/requested names the test programs that
+column was asked to run (regress.sh --tests), one a line; without it, or
+empty, the column ran the whole suite. A subtest of a test program the
+column was not asked to run is not compared; one it was asked to run and
+has no result for (the guest died, say) fails.
 """
 
 import os
@@ -55,6 +59,21 @@ def read_column(path):
 def main():
     res, columns = sys.argv[1], sys.argv[2:]
     data = {c: read_column(os.path.join(res, c)) for c in columns}
+
+    def requested(c):
+        try:
+            with open(os.path.join(res, c, "requested")) as f:
+                return set(f.read().split())
+        except OSError:
+            return set()
+
+    asked = {c: requested(c) for c in columns}
+
+    def fails(c, k):
+        """Whether column c should have passed subtest k and did not."""
+        if asked[c] and k[0] not in asked[c]:
+            return False
+        return not data[c].get(k, (False,))[0]
     keys = sorted(set().union(*[set(d) for d in data.values()]))
     tests = sorted({t for t, _ in keys})
 
@@ -100,7 +119,7 @@ def main():
             diff.append(f"| {k[0]} {k[1]} | " + " | ".join(marks) + f" | {text} |")
             if "base" in data and data["base"].get(k, (False,))[0]:
                 for c in columns:
-                    if c != "base" and not data[c].get(k, (False,))[0]:
+                    if c != "base" and fails(c, k):
                         regressions.append(f"{k[0]} {k[1]} ({c})")
     lines += ["## Subtests whose result differs", ""]
     if diff:
@@ -118,7 +137,7 @@ def main():
     ktap = ["KTAP version 1", f"1..{len(keys)}"]
     for i, k in enumerate(keys, 1):
         name = f"regress: {k[0]} {k[1]}"
-        bad = [c for c in columns if c != "base" and not data[c].get(k, (False,))[0]]
+        bad = [c for c in columns if c != "base" and fails(c, k)]
         base_ok = data.get("base", {}).get(k, (True,))[0]
         if base_ok and bad:
             ktap.append(f"not ok {i} {name} # fails on: {', '.join(bad)}")

@@ -89,6 +89,10 @@ for col in $columns; do
 	*) die "unknown column $col" ;;
 	esac
 	[ -f "$kdir/arch/x86/boot/bzImage" ] || die "no kernel in $kdir (run without --no-build)"
+	# What this column is asked to run: the report compares only those,
+	# and counts a test asked for but without a result as failed.
+	mkdir -p "$res/$col"
+	printf '%s\n' $tests >"$res/$col/requested"
 	log "running the suite: $col ($kdir, $mode)"
 	start=$(date +%s)
 	# root=/dev/root: without it 7.2 refuses the 9p root ("Bad value
