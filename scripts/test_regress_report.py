@@ -13,7 +13,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from test_vmlog import KtapResult  # noqa: E402
+from test_vmlog import run_ktap  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("regress_report", os.path.join(HERE, "regress-report.py"))
 report = importlib.util.module_from_spec(_spec)
@@ -123,9 +123,4 @@ class Report(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
-    print("KTAP version 1")
-    print("1..%d" % suite.countTestCases(), flush=True)
-    runner = unittest.TextTestRunner(stream=sys.stderr, resultclass=KtapResult, verbosity=0)
-    result = runner.run(suite)
-    sys.exit(0 if result.wasSuccessful() else 1)
+    sys.exit(run_ktap(sys.modules[__name__]))

@@ -161,10 +161,15 @@ class KtapResult(unittest.TextTestResult):
         self._line(test, True, " # SKIP " + reason)
 
 
-if __name__ == "__main__":
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
+def run_ktap(module):
+    """Runs the tests of module, printing KTAP; returns the exit status."""
+    suite = unittest.defaultTestLoader.loadTestsFromModule(module)
     print("KTAP version 1")
     print("1..%d" % suite.countTestCases(), flush=True)
     runner = unittest.TextTestRunner(stream=sys.stderr, resultclass=KtapResult, verbosity=0)
     result = runner.run(suite)
-    sys.exit(0 if result.wasSuccessful() else 1)
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(run_ktap(sys.modules[__name__]))
