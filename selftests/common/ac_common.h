@@ -70,30 +70,78 @@ static inline double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* /proc/PID/@name, or /proc/PID/task/TID/@name. */
+static inline void ac_proc_path(char *buf, size_t size, pid_t pid, pid_t tid, const char *name)
+{
+	if (tid)
+		snprintf(buf, size, "/proc/%d/task/%d/%s", pid, tid, name);
+	else
+		snprintf(buf, size, "/proc/%d/%s", pid, name);
+}
+
 /* /proc/PID/audit_containerid, or /proc/PID/task/TID/audit_containerid. */
 static inline void contid_path(char *buf, size_t size, pid_t pid, pid_t tid)
 {
-	if (tid)
-		snprintf(buf, size, "/proc/%d/task/%d/audit_containerid", pid, tid);
-	else
-		snprintf(buf, size, "/proc/%d/audit_containerid", pid);
+	ac_proc_path(buf, size, pid, tid, "audit_containerid");
+}
+
+/* /proc/PID/audit_containerid_quota, or its task/TID/ copy. */
+static inline void quota_path(char *buf, size_t size, pid_t pid, pid_t tid)
+{
+	ac_proc_path(buf, size, pid, tid, "audit_containerid_quota");
+}
+
+/* Writes "@val\n" to @path in one write(); 0 or -errno. */
+static inline int ac_write_u64(const char *path, uint64_t val)
+{
+	char text[32];
+	int fd, n, err = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)val);
+	if (write(fd, text, n) != n)
+		err = -errno;
+	close(fd);
+	return err;
 }
 
 /* Writes "@contid\n" to the file of @pid; 0 or -errno. */
 static inline int contid_set(pid_t pid, pid_t tid, uint64_t contid)
 {
-	char path[64], text[32];
-	int fd, n, err = 0;
+	char path[64];
 
 	contid_path(path, sizeof(path), pid, tid);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	return ac_write_u64(path, contid);
+}
+
+/* Writes the quota @n to the file of @pid; 0 or -errno. */
+static inline int quota_set(pid_t pid, pid_t tid, uint64_t n)
+{
+	char path[64];
+
+	quota_path(path, sizeof(path), pid, tid);
+	return ac_write_u64(path, n);
+}
+
+/* The text of the quota file of @pid in @buf (NUL-terminated): its length, or -errno. */
+static inline int quota_get(pid_t pid, pid_t tid, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	quota_path(path, sizeof(path), pid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)contid);
-	if (write(fd, text, n) != n)
-		err = -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		n = -errno;
 	close(fd);
-	return err;
+	buf[n < 0 ? 0 : n] = '\0';
+	return n;
 }
 
 /* Reads the contid of @pid; UINT64_MAX on error too (check errno). */

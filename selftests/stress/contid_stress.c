@@ -5,6 +5,7 @@
  * processes).
  *
  *   contid_stress [--seed N] [--duration SEC] [--workers N] [--small SEC]
+ *                 [--exiting N] [--nest SEC]
  *
  * Phase 1 (--duration, default 60 s): worker processes (orchestrators, in no
  * container) race registration and moves of their children against what the
@@ -31,6 +32,54 @@
  *   - the audit lost counter (AUDIT_GET) did not move;
  *   - /sys/kernel/debug/audit_container/objects reads 0 (SKIP when the kernel
  *     has no such file).
+ * Nesting, alongside phase 1's workers and checked from the same auditor
+ * (--nest SEC, default --duration; 0 leaves it out; SKIP on a kernel without
+ * /proc/PID/audit_containerid_quota; KTAP cases 7-12): NEST_OUTERS outer
+ * orchestrators (in no container, child subreapers) each keep NEST_FAMILIES
+ * delegates alive: each registered in a fresh top-level container (its home)
+ * and granted a quota of 1..6. The delegates, concurrently: create
+ * sub-containers on children that wait (keepers, which keep them alive) and
+ * on children that run, fork, exec, unshare (UTS, IPC) and exit (members);
+ * put new members into and move members between their live sub-containers;
+ * write their own home (EEXIST expected); fork delegates that share their
+ * pool (and may use their parent's sub-containers); create sub-delegates (a
+ * child put into a new sub-container and granted 1..3 carved from the pool;
+ * homes down to depth NEST_SUBDEL_DEPTH), re-carve or revoke them; retire
+ * sub-containers (kill the keeper; the ID is never written again); read
+ * their quota; exit. At
+ * the same time the outer orchestrators revoke (0) and re-grant (a new pool)
+ * the quota of any delegate, move members out of sub-containers (into a
+ * fresh top-level container or into their delegate's home), read the quota
+ * of delegates and members, and end families (a new one with a new home
+ * replaces it). Every ID is handed out once (NEST_BASE + k): the invariants
+ *   - nest_delegate_errnos: each write's errno is one its operation allows:
+ *     0, ESRCH only for a member that may be exiting, EDQUOT only where a new
+ *     sub-container (or a carved grant) was asked for, EEXIST only for a
+ *     write of the home (always) or of a sub-container that another pool of
+ *     the writer created, EPERM only when the writer's pool was revoked or
+ *     replaced (before or during the write), or the target was moved by an
+ *     outer orchestrator or is in a sub-container of a replaced pool; the
+ *     outer orchestrators' writes only 0 or ESRCH (a delegate that exits);
+ *     no keeper died unasked;
+ *   - nest_quota_reads: every read of audit_containerid_quota is exactly
+ *     "USED LIMIT\n" (decimal, no sign), USED <= LIMIT, and LIMIT 0 or a
+ *     quota that was granted;
+ *   - nest_one_destroy_per_container: an ID whose creating write succeeded
+ *     has op=set/move res=1 records and exactly one op=destroy, nothing
+ *     after it; an ID whose creating write failed has neither; the lost
+ *     counter did not move;
+ *   - nest_sub_destroyed_before_parent: parent-contid= of a sub-container is
+ *     its creator's home in every record, and its op=destroy comes before
+ *     its parent's;
+ *   - nest_live_subs_within_quota: from the records, per home, the
+ *     sub-containers alive (first res=1 record with parent-contid= to
+ *     op=destroy) never exceed the quotas granted in that home (op=delegate
+ *     res=1 contid=HOME). A pool is known in the records only by its home:
+ *     with one grant in a home (most of them) this is the pool's own limit;
+ *     with several (re-grants in place) it is the sum of their limits. The
+ *     kernel's own count is checked by nest_quota_reads;
+ *   - nest_no_container_objects_left: debugfs objects back to the count
+ *     before phase 1.
  * Phase 2 (--small, default duration/6): backlog_limit 4 and no wait, the
  * auditor reads slowly: the run must survive and the lost counter must rise.
  *
@@ -41,6 +90,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -65,6 +115,7 @@ struct shared {
 	volatile int stop;		/* workers: finish up */
 	volatile int auditor_stop;	/* auditor: drain and count */
 	volatile int auditor_slow;	/* auditor: read slowly (phase 2) */
+	volatile int nesting;		/* auditor: the nesting part's records too */
 	long writes, write_ok, write_esrch, write_bad, open_fail;
 	long spawns, moves, keepers, signals;
 	long exit_writes, exit_ok, exit_esrch, exit_bad;
@@ -135,6 +186,8 @@ static struct ans *ns_get(uint64_t nsid, bool create)
 	return NULL;
 }
 
+static bool nest_record(const char *text);
+
 /* The auditor: the audit daemon of the run. */
 static void auditor_record(int type, const char *text)
 {
@@ -146,6 +199,8 @@ static void auditor_record(int type, const char *text)
 	switch (type) {
 	case AUDIT_CONTAINER:
 		sh->containers++;
+		if (sh->nesting && nest_record(text))
+			break;
 		if (!ac_field(text, "contid", &contid))
 			break;
 		if (strstr(text, "op=destroy")) {
@@ -472,6 +527,28 @@ static void reap(struct child *c, int *n)
 			}
 }
 
+/* Kills and reaps every process left below this one, a subreaper: orphans come to it. */
+static void reap_orphans(void)
+{
+	for (;;) {
+		char path[64];
+		FILE *f;
+		int pid, any = 0;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", getpid(), getpid());
+		if ((f = fopen(path, "r"))) {
+			while (fscanf(f, "%d", &pid) == 1) {
+				kill(pid, SIGKILL);
+				any = 1;
+			}
+			fclose(f);
+		}
+		pid = waitpid(-1, NULL, 0);
+		if (pid < 0 && errno == ECHILD && !any)
+			break;
+	}
+}
+
 static void worker(int w, uint64_t s)
 {
 	struct child kids[MAX_CHILDREN];
@@ -570,24 +647,7 @@ static void worker(int w, uint64_t s)
 	/* The end: everything below this worker dies. */
 	for (int i = 0; i < n; i++)
 		kill(kids[i].pid, SIGKILL);
-	for (;;) {
-		/* Orphans were reparented to us (subreaper); kill whatever is left. */
-		char path[64];
-		FILE *f;
-		int pid, any = 0;
-
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", getpid(), getpid());
-		if ((f = fopen(path, "r"))) {
-			while (fscanf(f, "%d", &pid) == 1) {
-				kill(pid, SIGKILL);
-				any = 1;
-			}
-			fclose(f);
-		}
-		pid = waitpid(-1, NULL, 0);
-		if (pid < 0 && errno == ECHILD && !any)
-			break;
-	}
+	reap_orphans();
 	_exit(0);
 }
 
@@ -676,16 +736,1326 @@ static void race_exits(void)
 		waitpid(pids[p], NULL, 0);
 }
 
+/* Nesting, alongside phase 1 (see the top). */
+#define NEST_BASE 400000000ULL	/* + k, k < NEST_IDS: each ID handed out once */
+#define NEST_IDS 32768
+#define NEST_DELS 1024
+#define NEST_MEMS 4096
+#define NEST_POOLS 16384
+#define NEST_OUTERS 2
+#define NEST_FAMILIES 2		/* top-level delegates per outer orchestrator */
+#define NEST_SUBDEL_DEPTH 2	/* deepest home of a sub-delegate */
+#define NEST_CHILDREN 20	/* per delegate */
+#define NEST_SUBS 10		/* sub-containers with a keeper, per delegate */
+
+enum { NK_NONE, NK_HOME, NK_SUB, NK_OUT };
+enum {
+	NO_CREATE_KEEPER, NO_CREATE_MEMBER, NO_JOIN, NO_MOVE, NO_PROBE, NO_CREATE_SUBDEL, NO_CARVE,
+	NO_UNCARVE, NO_READ, NO_OUT_REGISTER, NO_OUT_GRANT, NO_OUT_REVOKE, NO_OUT_REGRANT,
+	NO_OUT_MOVE, NO_OUT_READ, NO_NOPS
+};
+static const char *const nest_op_name[NO_NOPS] = {
+	"create(keeper)", "create(member)", "join", "move", "probe(home)", "create(sub-delegate)",
+	"carve", "uncarve", "read-own-quota", "outer:register", "outer:grant", "outer:revoke",
+	"outer:regrant", "outer:move-out", "outer:read-quota",
+};
+enum { NE_OK, NE_ESRCH, NE_EDQUOT, NE_EEXIST, NE_EPERM, NE_EMLINK, NE_EINVAL, NE_OTHER, NE_N };
+static const char *const nest_err_name[NE_N] = {
+	"0", "ESRCH", "EDQUOT", "EEXIST", "EPERM", "EMLINK", "EINVAL", "other"
+};
+
+/* Shared by the processes of the phase (MAP_SHARED). */
+struct nest_shared {
+	pthread_mutex_t lock;	/* robust; guards del[], mem[], pool[] changes */
+	volatile int stop;
+	int next;		/* IDs handed out */
+	long recno;		/* auditor: AUDIT_CONTAINER records seen (positions) */
+	long records;		/* auditor: those about the nesting part's IDs */
+	/* Per ID, writer side. */
+	struct nid_w {
+		uint8_t kind;
+		uint8_t created;	/* the write that was to create it succeeded */
+		int32_t parent;		/* NK_SUB: k of the writer's home */
+	} w[NEST_IDS];
+	/* Per ID, from the records. */
+	struct nid_a {
+		int32_t parent;	/* from the first res=1 op=set|move: k, -1 none, -3 outside */
+		int32_t sets, destroys, after_destroy, parent_bad, live, max_live, grants;
+		long destroy_pos, grant_sum;
+	} a[NEST_IDS];
+	/* Delegates: an outer orchestrator's ('d'), forked ('f'), sub-delegates ('n'). */
+	struct ndel {
+		pid_t pid;
+		int used, kind, home, pool;	/* pool: index in pool[], -1 none */
+		volatile int seq;		/* odd while its pool changes */
+		volatile int stop, go;
+	} del[NEST_DELS];
+	struct npool {
+		int limit;
+		volatile int revoked, by_outer;
+	} pool[NEST_POOLS];
+	int npools;
+	/* Members that an outer orchestrator may move out. */
+	struct nmem {
+		pid_t pid;
+		int used, home;
+		volatile int moved;
+	} mem[NEST_MEMS];
+	volatile uint32_t granted;	/* bit n: a quota of n was granted */
+	long ops[NO_NOPS][NE_N];
+	long unexpected, refused_records;
+	char unexpected_msg[6][400];
+	long qreads, qbad;
+	char qbad_msg[3][160];
+	long keeper_lost, exhausted, lock_dead, families, forks, subdels, retired;
+};
+static struct nest_shared *nsh;
+static double nest_secs = -1;
+static double nest_t0, nest_end;
+
+static inline uint64_t nid(int k)
+{
+	return NEST_BASE + k;
+}
+
+static int nest_k(uint64_t id)
+{
+	return id >= NEST_BASE && id < NEST_BASE + NEST_IDS ? (int)(id - NEST_BASE) : -1;
+}
+
+static int nid_alloc(int kind, int parent)
+{
+	int k = __sync_fetch_and_add(&nsh->next, 1);
+
+	if (k >= NEST_IDS) {
+		__sync_fetch_and_add(&nsh->exhausted, 1);
+		return -1;
+	}
+	nsh->w[k].kind = kind;
+	nsh->w[k].parent = parent;
+	return k;
+}
+
+static void nlock(void)
+{
+	if (pthread_mutex_lock(&nsh->lock) == EOWNERDEAD) {
+		__sync_fetch_and_add(&nsh->lock_dead, 1);
+		pthread_mutex_consistent(&nsh->lock);
+	}
+}
+
+static void nunlock(void)
+{
+	pthread_mutex_unlock(&nsh->lock);
+}
+
+static int nerr(int err)
+{
+	switch (-err) {
+	case 0: return NE_OK;
+	case ESRCH: return NE_ESRCH;
+	case EDQUOT: return NE_EDQUOT;
+	case EEXIST: return NE_EEXIST;
+	case EPERM: return NE_EPERM;
+	case EMLINK: return NE_EMLINK;
+	case EINVAL: return NE_EINVAL;
+	}
+	return NE_OTHER;
+}
+
+/* Counts the result of an operation; @ok false: not one it allows. */
+static void __attribute__((format(printf, 4, 5)))
+nest_note(int op, int err, bool ok, const char *fmt, ...)
+{
+	long n;
+	va_list ap;
+	int o;
+
+	__sync_fetch_and_add(&nsh->ops[op][nerr(err)], 1);
+	if (ok)
+		return;
+	n = __sync_fetch_and_add(&nsh->unexpected, 1);
+	if (n >= 6)
+		return;
+	o = snprintf(nsh->unexpected_msg[n], sizeof(nsh->unexpected_msg[n]), "%s: %s (pid %d): ",
+		     nest_op_name[op], err ? strerror(-err) : "success", getpid());
+	va_start(ap, fmt);
+	vsnprintf(nsh->unexpected_msg[n] + o, sizeof(nsh->unexpected_msg[n]) - o, fmt, ap);
+	va_end(ap);
+}
+
+
+/* What the writer and the target look like now, for a message about a refusal. */
+static const char *nest_context(pid_t target)
+{
+	static char buf[200];
+	char q[32] = "?", stat[256] = "", *p;
+	int fd, ppid = -1, n = quota_get(getpid(), 0, q, sizeof(q));
+
+	if (n > 0)
+		q[strcspn(q, "\n")] = 0;
+	snprintf(stat, sizeof(stat), "/proc/%d/stat", target);
+	if ((fd = open(stat, O_RDONLY)) >= 0) {
+		n = read(fd, stat, sizeof(stat) - 1);
+		close(fd);
+		stat[n > 0 ? n : 0] = 0;
+		if ((p = strrchr(stat, ')')))
+			sscanf(p + 2, "%*c %d", &ppid);
+	}
+	snprintf(buf, sizeof(buf), "[writer contid %lld quota \"%s\"; target contid %lld ppid %d]",
+		 (long long)contid_get(getpid(), 0), q, (long long)contid_get(target, 0), ppid);
+	return buf;
+}
+
+/* A decimal without sign or leading zero; the rest of the text in @end. */
+static bool parse_dec(const char *p, const char **end, unsigned long *v)
+{
+	const char *q = p;
+
+	*v = 0;
+	while (*q >= '0' && *q <= '9' && q - p < 12)
+		*v = *v * 10 + (*q++ - '0');
+	*end = q;
+	return q > p && !(*p == '0' && q - p > 1);
+}
+
+/* Reads the quota of @pid and checks it (nest_quota_reads). */
+static void nest_quota_check(pid_t pid, const char *who)
+{
+	char buf[64], why[64] = "";
+	unsigned long used = 0, limit = 0;
+	const char *p;
+	int n = quota_get(pid, 0, buf, sizeof(buf));
+
+	__sync_fetch_and_add(&nsh->qreads, 1);
+	if (n < 0)
+		snprintf(why, sizeof(why), "read: %s", strerror(-n));
+	else if (!parse_dec(buf, &p, &used) || *p != ' ' || !parse_dec(p + 1, &p, &limit) ||
+		 strcmp(p, "\n"))
+		snprintf(why, sizeof(why), "malformed");
+	else if (used > limit)
+		snprintf(why, sizeof(why), "used above the limit");
+	else if (limit && (limit > 31 || !(nsh->granted & (1U << limit))))
+		snprintf(why, sizeof(why), "a limit never granted");
+	if (*why) {
+		long k = __sync_fetch_and_add(&nsh->qbad, 1);
+
+		if (k < 3) {
+			buf[strcspn(buf, "\n")] = 0;
+			snprintf(nsh->qbad_msg[k], sizeof(nsh->qbad_msg[k]),
+				 "%s %d reads \"%.20s\": %s", who, pid, buf, why);
+		}
+	}
+}
+
+/* Under the lock. */
+static int pool_alloc(int limit, bool by_outer)
+{
+	int p = nsh->npools;
+
+	if (p >= NEST_POOLS)
+		return -1;
+	nsh->npools++;
+	nsh->pool[p] = (struct npool){ .limit = limit, .by_outer = by_outer };
+	__sync_fetch_and_or(&nsh->granted, 1U << limit);
+	return p;
+}
+
+/* Under the lock. */
+static int del_alloc(int kind, int home, int pool)
+{
+	for (int i = 0; i < NEST_DELS; i++)
+		if (!nsh->del[i].used) {
+			nsh->del[i] = (struct ndel){ .used = 1, .kind = kind, .home = home,
+						     .pool = pool };
+			return i;
+		}
+	return -1;
+}
+
+/* Under the lock. */
+static int mem_alloc(pid_t pid, int home)
+{
+	for (int i = 0; i < NEST_MEMS; i++)
+		if (!nsh->mem[i].used) {
+			nsh->mem[i] = (struct nmem){ .pid = pid, .used = 1, .home = home };
+			return i;
+		}
+	return -1;
+}
+
+/* A delegate's own view (each delegate process has its copy). */
+struct dchild {
+	pid_t pid;
+	char kind;	/* 'k' keeper, 'r' running member, 'i' idle member, 'f' forked, 'n' sub-delegate */
+	bool dying;	/* killed by the delegate */
+	int mem;	/* slot in nsh->mem, or -1 */
+	int del;	/* slot in nsh->del, or -1 */
+	int cpool;	/* the pool that created its container: -1 the home, -2 unknown */
+};
+struct dsub {
+	int k;		/* its ID */
+	pid_t keeper;	/* a child of the delegate that created it */
+	int pool;	/* the pool that created it, -2 unknown */
+	bool mine, retired;
+};
+static struct {
+	int me, home, phome, depth;
+	bool forked;
+	uint64_t s;
+	double born;
+	struct dchild c[NEST_CHILDREN];
+	int nc;
+	struct dsub sub[NEST_SUBS];
+	int nsub;
+} ds;
+
+/* A write's view of the writer's pool, to explain a refusal afterwards. */
+struct wctx {
+	int pool0, seq0;
+};
+
+static int del_pool(int me, int *seq)
+{
+	*seq = __atomic_load_n(&nsh->del[me].seq, __ATOMIC_SEQ_CST);
+	return __atomic_load_n(&nsh->del[me].pool, __ATOMIC_SEQ_CST);
+}
+
+static void wbegin(struct wctx *w)
+{
+	w->pool0 = del_pool(ds.me, &w->seq0);
+}
+
+/* Whether the writer's pool was replaced during the write; @p: the pool now. */
+static bool wchanged(const struct wctx *w, int *p)
+{
+	int seq1;
+
+	*p = del_pool(ds.me, &seq1);
+	return seq1 != w->seq0 || (w->seq0 & 1) || *p != w->pool0;
+}
+
+/* The pool that a write charged, if known. */
+static int wpool(const struct wctx *w)
+{
+	int p;
+
+	return wchanged(w, &p) || p < 0 ? -2 : p;
+}
+
+/* EPERM is explained: no active pool now or during the write, or a target out of its reach. */
+static bool eperm_ok(const struct wctx *w, const struct dchild *c)
+{
+	int p;
+
+	if (wchanged(w, &p) || p < 0 || nsh->pool[p].revoked)
+		return true;
+	if (c && c->mem >= 0 && nsh->mem[c->mem].moved)
+		return true;
+	return c && (c->cpool == -2 || (c->cpool >= 0 && c->cpool != p));
+}
+
+/* EEXIST for an own sub-container is explained: another pool of the writer created it. */
+static bool eexist_ok(const struct wctx *w, int subpool)
+{
+	int p;
+
+	return wchanged(w, &p) || subpool == -2 || subpool != p;
+}
+
+/*
+ * What a running member of the nesting part does: phase 1's member() made
+ * lighter (namespaces of the cheap kinds only, which are still attributed to
+ * its container), as its delegate's writes are what counts here.
+ */
+static void nest_member(uint64_t s, int depth)
+{
+	int steps = 1 + rng_below(&s, 8);
+
+	for (int i = 0; i < steps; i++) {
+		switch (rng_below(&s, 8)) {
+		case 0:
+			if (depth < 2 && fork() == 0) {
+				nest_member(rng_next(&s), depth + 1);
+				_exit(0);
+			}
+			break;
+		case 1: {
+			pthread_t t;
+
+			if (!pthread_create(&t, NULL, member_thread, (void *)(uintptr_t)rng_next(&s)))
+				pthread_detach(t);
+			break;
+		}
+		case 2:
+			if (depth < 2) {
+				char arg[32], d[16];
+
+				snprintf(arg, sizeof(arg), "%llu", (unsigned long long)rng_next(&s));
+				snprintf(d, sizeof(d), "%d", depth + 1);
+				execl(self_exe, self_exe, "--nest-member", arg, d, (char *)NULL);
+			}
+			break;
+		case 3:
+			_exit(0);
+		case 4:
+			unshare(CLONE_NEWUTS | (rng_below(&s, 2) ? CLONE_NEWIPC : 0));
+			break;
+		default:
+			usleep(rng_below(&s, 5000));
+		}
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+	}
+	usleep(rng_below(&s, 30000));
+}
+
+static struct dchild *spawn_child(char kind)
+{
+	struct dchild *c;
+	pid_t parent = getpid(), pid;
+
+	if (ds.nc >= NEST_CHILDREN)
+		return NULL;
+	pid = fork();
+	if (pid < 0)
+		return NULL;
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+		if (kind == 'r') {
+			nest_member(rng_next(&ds.s) ^ getpid(), 0);
+			_exit(0);
+		}
+		for (;;)
+			pause();
+	}
+	c = &ds.c[ds.nc++];
+	*c = (struct dchild){ .pid = pid, .kind = kind, .mem = -1, .del = -1, .cpool = -1 };
+	if (kind == 'r' || kind == 'i') {
+		nlock();
+		c->mem = mem_alloc(pid, ds.home);
+		nunlock();
+	}
+	return c;
+}
+
+static struct dsub *sub_of_keeper(pid_t pid)
+{
+	for (int i = 0; i < ds.nsub; i++)
+		if (ds.sub[i].keeper == pid)
+			return &ds.sub[i];
+	return NULL;
+}
+
+/* A child exited: the tables forget it before it is reaped, so that its pid is never reused there. */
+static void forget(pid_t pid)
+{
+	struct dchild *c = NULL;
+	struct dsub *sb;
+
+	for (int i = 0; i < ds.nc; i++)
+		if (ds.c[i].pid == pid)
+			c = &ds.c[i];
+	if (!c)
+		return;
+	if (c->mem >= 0 || c->del >= 0) {
+		nlock();
+		if (c->mem >= 0)
+			nsh->mem[c->mem].used = 0;
+		if (c->del >= 0)
+			nsh->del[c->del].used = 0;
+		nunlock();
+	}
+	if (c->kind == 'k' && (sb = sub_of_keeper(pid))) {
+		if (!sb->retired)
+			__sync_fetch_and_add(&nsh->keeper_lost, 1);
+		*sb = ds.sub[--ds.nsub];
+	}
+	*c = ds.c[--ds.nc];
+}
+
+static void del_reap(bool block)
+{
+	for (;;) {
+		siginfo_t si = {};
+
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOWAIT | (block ? 0 : WNOHANG)) || !si.si_pid)
+			return;
+		forget(si.si_pid);
+		waitpid(si.si_pid, NULL, 0);
+		if (block)
+			return;
+	}
+}
+
+static int count_kind(char kind)
+{
+	int n = 0;
+
+	for (int i = 0; i < ds.nc; i++)
+		n += ds.c[i].kind == kind;
+	return n;
+}
+
+static struct dchild *pick_child(const char *kinds)
+{
+	int n = 0, i;
+
+	for (i = 0; i < ds.nc; i++)
+		n += !!strchr(kinds, ds.c[i].kind);
+	if (!n)
+		return NULL;
+	n = rng_below(&ds.s, n);
+	for (i = 0; i < ds.nc; i++)
+		if (strchr(kinds, ds.c[i].kind) && n-- == 0)
+			return &ds.c[i];
+	return NULL;
+}
+
+static struct dsub *pick_sub(void)
+{
+	int n = 0, i;
+
+	for (i = 0; i < ds.nsub; i++)
+		n += !ds.sub[i].retired;
+	if (!n)
+		return NULL;
+	n = rng_below(&ds.s, n);
+	for (i = 0; i < ds.nsub; i++)
+		if (!ds.sub[i].retired && n-- == 0)
+			return &ds.sub[i];
+	return NULL;
+}
+
+static void __attribute__((noreturn)) del_exit(void)
+{
+	nsh->del[ds.me].stop = 1;
+	for (int i = 0; i < ds.nc; i++)
+		if (ds.c[i].del >= 0)
+			nsh->del[ds.c[i].del].stop = 1;
+	/* Delegates below stop first: nobody uses a sub-container of ours after its keeper. */
+	while (count_kind('f') + count_kind('n'))
+		del_reap(true);
+	nlock();
+	for (int i = 0; i < ds.nc; i++)
+		if (ds.c[i].mem >= 0)
+			nsh->mem[ds.c[i].mem].used = 0;
+	nunlock();
+	_exit(0);
+}
+
+/* Writes a new ID to @c: a sub-container of the home. */
+static int create_on(struct dchild *c, int op, int *kp)
+{
+	struct wctx w;
+	int k = nid_alloc(NK_SUB, ds.home), err;
+	bool ok;
+
+	*kp = k;
+	if (k < 0)
+		return -ENOSPC;
+	wbegin(&w);
+	err = contid_set(c->pid, 0, nid(k));
+	ok = !err || err == -EDQUOT || (err == -ESRCH && c->kind == 'r') ||
+	     (err == -EPERM && eperm_ok(&w, c));
+	nest_note(op, err, ok, "pid %d (%c) id %llu (writer pool %d seq %d) %s", c->pid, c->kind,
+		  (unsigned long long)nid(k), w.pool0, w.seq0, ok ? "" : nest_context(c->pid));
+	if (!err) {
+		nsh->w[k].created = 1;
+		c->cpool = wpool(&w);
+	}
+	return err;
+}
+
+/* Writes a sub-container of ours that a keeper keeps alive to @c. */
+static void join(struct dchild *c, struct dsub *sb, int op)
+{
+	struct wctx w;
+	int err;
+	bool ok;
+
+	wbegin(&w);
+	err = contid_set(c->pid, 0, nid(sb->k));
+	ok = !err || (err == -ESRCH && (c->kind == 'r' || c->dying)) ||
+	     (err == -EPERM && eperm_ok(&w, c)) || (err == -EEXIST && eexist_ok(&w, sb->pool));
+	nest_note(op, err, ok, "pid %d (%c%s) id %llu (%s, pool %d; writer pool %d seq %d, target cpool %d) %s",
+		  c->pid, c->kind, c->dying ? ", killed" : "", (unsigned long long)nid(sb->k),
+		  sb->mine ? "own" : "parent's", sb->pool, w.pool0, w.seq0, c->cpool,
+		  ok ? "" : nest_context(c->pid));
+	if (!err)
+		c->cpool = sb->pool;
+}
+
+/* Carves @q (0: revokes) for the sub-delegate @c; under the lock, as the outer ones write. */
+static int carve(struct dchild *c, unsigned int q)
+{
+	struct ndel *t = &nsh->del[c->del];
+	struct wctx w;
+	int old, p = -1, err;
+	bool ok;
+
+	nlock();
+	wbegin(&w);
+	old = t->pool;
+	if (q && (p = pool_alloc(q, false)) < 0) {
+		nunlock();
+		return -ENOSPC;
+	}
+	t->seq++;
+	t->pool = p;
+	/*
+	 * Revoked before the write, as the outer orchestrators do: processes
+	 * forked from the sub-delegate share the pool and may be refused as soon
+	 * as the kernel revokes it. A failed write leaves it marked, which only
+	 * excuses more.
+	 */
+	if (old >= 0)
+		nsh->pool[old].revoked = 1;
+	err = quota_set(c->pid, 0, q);
+	if (err)
+		t->pool = old;
+	t->seq++;
+	ok = !err || (q && err == -EDQUOT) || (err == -ESRCH && (t->stop || nsh->stop)) ||
+	     (err == -EPERM && (eperm_ok(&w, c) || (old >= 0 && nsh->pool[old].by_outer)));
+	nunlock();
+	nest_note(q ? NO_CARVE : NO_UNCARVE, err, ok, "pid %d quota %u", c->pid, q);
+	return err;
+}
+
+static void __attribute__((noreturn)) delegate_loop(void);
+
+static void op_fork(void)
+{
+	struct dchild *c;
+	int d;
+	pid_t pid;
+
+	if (ds.forked || count_kind('f') >= 2 || ds.nc >= NEST_CHILDREN)
+		return;
+	/* Under the lock: the child shares the pool that the table says the parent has. */
+	nlock();
+	d = del_alloc('f', ds.home, nsh->del[ds.me].pool);
+	if (d < 0 || (pid = fork()) < 0) {
+		if (d >= 0)
+			nsh->del[d].used = 0;
+		nunlock();
+		return;
+	}
+	if (pid == 0) {
+		ds.me = d;
+		ds.forked = true;
+		ds.nc = 0;
+		ds.s ^= 0x666f726bULL * getpid();
+		for (int i = 0; i < ds.nsub; i++)
+			ds.sub[i].mine = false;
+		delegate_loop();
+	}
+	nsh->del[d].pid = pid;
+	nsh->del[d].go = 1;
+	nunlock();
+	c = &ds.c[ds.nc++];
+	*c = (struct dchild){ .pid = pid, .kind = 'f', .mem = -1, .del = d, .cpool = -1 };
+	__sync_fetch_and_add(&nsh->forks, 1);
+}
+
+static void op_subdel(void)
+{
+	struct dchild *c;
+	int k, d, err;
+	pid_t pid, parent = getpid();
+
+	if (ds.depth >= NEST_SUBDEL_DEPTH || count_kind('n') >= 2 || ds.nc >= NEST_CHILDREN)
+		return;
+	k = nid_alloc(NK_SUB, ds.home);
+	if (k < 0)
+		return;
+	nlock();
+	d = del_alloc('n', k, -1);
+	nunlock();
+	if (d < 0)
+		return;
+	pid = fork();
+	if (pid < 0) {
+		nlock();
+		nsh->del[d].used = 0;
+		nunlock();
+		return;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+		while (!nsh->del[d].go && !nsh->stop)
+			usleep(500);
+		if (nsh->del[d].stop || nsh->stop)
+			_exit(0);
+		ds.phome = ds.home;
+		ds.home = k;
+		ds.depth++;
+		ds.me = d;
+		ds.forked = false;
+		ds.nc = ds.nsub = 0;
+		ds.s ^= 0x6e657374ULL * getpid();
+		delegate_loop();
+	}
+	nlock();
+	nsh->del[d].pid = pid;
+	nunlock();
+	c = &ds.c[ds.nc++];
+	*c = (struct dchild){ .pid = pid, .kind = 'n', .mem = -1, .del = d, .cpool = -1 };
+	/* Into a new sub-container of ours, then a grant carved from our pool. */
+	{
+		struct wctx w;
+		bool ok;
+
+		wbegin(&w);
+		err = contid_set(pid, 0, nid(k));
+		/* It waits for us, unless the phase ends. */
+		ok = !err || err == -EDQUOT || (err == -EPERM && eperm_ok(&w, c)) ||
+		     (err == -ESRCH && nsh->stop);
+		nest_note(NO_CREATE_SUBDEL, err, ok, "pid %d id %llu", pid, (unsigned long long)nid(k));
+		if (!err) {
+			nsh->w[k].created = 1;
+			c->cpool = wpool(&w);
+		}
+	}
+	if (!err)
+		err = carve(c, 1 + rng_below(&ds.s, 3));
+	if (err)
+		nsh->del[d].stop = 1;
+	else
+		__sync_fetch_and_add(&nsh->subdels, 1);
+	nsh->del[d].go = 1;
+}
+
+static void __attribute__((noreturn)) delegate_loop(void)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	ds.born = now_s();
+	while (!nsh->stop && !nsh->del[ds.me].stop) {
+		uint64_t r = rng_below(&ds.s, 100);
+		struct dchild *c;
+		struct dsub *sb;
+		int k;
+
+		del_reap(false);
+		if (ds.nc >= NEST_CHILDREN - 2 && (c = pick_child("ir")) && !c->dying) {
+			/* Make room. */
+			kill(c->pid, SIGKILL);
+			c->dying = true;
+			r = 100;
+		}
+		if (r < 14) {
+			/* A keeper in a new sub-container. */
+			if (ds.nsub < NEST_SUBS && (c = spawn_child('k'))) {
+				if (!create_on(c, NO_CREATE_KEEPER, &k)) {
+					ds.sub[ds.nsub++] = (struct dsub){ k, c->pid, c->cpool, true, false };
+				} else {
+					kill(c->pid, SIGKILL);
+					c->dying = true;
+				}
+			}
+		} else if (r < 24) {
+			/* A member in a new sub-container that it alone keeps alive. */
+			if ((c = spawn_child(rng_below(&ds.s, 2) ? 'r' : 'i')))
+				create_on(c, NO_CREATE_MEMBER, &k);
+		} else if (r < 36) {
+			/* A new member into a live sub-container of ours (or of our parent's). */
+			if ((sb = pick_sub()) && (c = spawn_child(rng_below(&ds.s, 2) ? 'r' : 'i')))
+				join(c, sb, NO_JOIN);
+		} else if (r < 52) {
+			/* A member from where it is to a live sub-container of ours. */
+			if ((sb = pick_sub()) && (c = pick_child("ri")))
+				join(c, sb, NO_MOVE);
+		} else if (r < 56) {
+			/* Our home, or our parent's: a live container that no pool of ours created. */
+			if ((c = pick_child("krin"))) {
+				int h = ds.phome >= 0 && rng_below(&ds.s, 2) ? ds.phome : ds.home;
+				struct wctx w;
+				int err;
+
+				wbegin(&w);
+				err = contid_set(c->pid, 0, nid(h));
+				bool ok = err == -EEXIST || (err == -EPERM && eperm_ok(&w, c));
+
+				nest_note(NO_PROBE, err, ok, "pid %d (%c) id %llu (writer pool %d seq %d, target cpool %d) %s",
+					  c->pid, c->kind, (unsigned long long)nid(h), w.pool0, w.seq0,
+					  c->cpool, ok ? "" : nest_context(c->pid));
+			}
+		} else if (r < 61) {
+			nest_quota_check(getpid(), "delegate (own)");
+			__sync_fetch_and_add(&nsh->ops[NO_READ][NE_OK], 1);
+		} else if (r < 64) {
+			op_fork();
+		} else if (r < 67) {
+			op_subdel();
+		} else if (r < 69) {
+			if ((c = pick_child("n")) && nsh->del[c->del].go && !nsh->del[c->del].stop)
+				carve(c, rng_below(&ds.s, 3) ? 1 + rng_below(&ds.s, 3) : 0);
+		} else if (r < 73) {
+			/* Retire a sub-container: never written again. Not while a forked delegate may use it. */
+			if (!count_kind('f') && (sb = pick_sub()) && sb->mine) {
+				kill(sb->keeper, SIGKILL);
+				sb->retired = true;
+				__sync_fetch_and_add(&nsh->retired, 1);
+			}
+		} else if (r < 78) {
+			if ((c = pick_child("i")) && !c->dying) {
+				kill(c->pid, SIGKILL);
+				c->dying = true;
+			}
+		} else if (r < 79 && now_s() - ds.born > 1) {
+			del_exit();
+		} else {
+			usleep(rng_below(&ds.s, 3000));
+		}
+	}
+	del_exit();
+}
+
+/* The outer orchestrators */
+
+struct family {
+	pid_t pid;
+	int del;
+};
+
+static void start_family(struct family *f, uint64_t *s)
+{
+	int k = nid_alloc(NK_HOME, -1), d, p, err;
+	unsigned int q = 1 + rng_below(s, 6);
+	pid_t pid;
+
+	if (k < 0)
+		return;
+	nlock();
+	d = del_alloc('d', k, -1);
+	nunlock();
+	if (d < 0)
+		return;
+	memset(&ds, 0, sizeof(ds));
+	ds.me = d;
+	ds.home = k;
+	ds.phome = -1;
+	ds.s = rng_next(s);
+	pid = fork();
+	if (pid < 0) {
+		nsh->del[d].used = 0;
+		return;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		while (!nsh->del[d].go && !nsh->stop)
+			usleep(500);
+		if (nsh->del[d].stop || nsh->stop)
+			_exit(0);
+		delegate_loop();
+	}
+	nlock();
+	nsh->del[d].pid = pid;
+	nunlock();
+	err = contid_set(pid, 0, nid(k));
+	nest_note(NO_OUT_REGISTER, err, !err || (err == -ESRCH && nsh->stop), "pid %d id %llu", pid,
+		  (unsigned long long)nid(k));
+	if (!err) {
+		nsh->w[k].created = 1;
+		nlock();
+		p = pool_alloc(q, true);
+		nsh->del[d].seq++;
+		nsh->del[d].pool = p;
+		err = p < 0 ? -ENOSPC : quota_set(pid, 0, q);
+		if (err)
+			nsh->del[d].pool = -1;
+		nsh->del[d].seq++;
+		nunlock();
+		/* A delegate that was waiting exits when the phase ends. */
+		nest_note(NO_OUT_GRANT, err, !err || (err == -ESRCH && nsh->stop), "pid %d quota %u",
+			  pid, q);
+	}
+	if (err)
+		nsh->del[d].stop = 1;
+	nsh->del[d].go = 1;
+	f->pid = pid;
+	f->del = d;
+	__sync_fetch_and_add(&nsh->families, 1);
+}
+
+/* Under the lock: a random used slot of @n whose used field is at @used (stride @size). */
+static int pick_slot(uint64_t *s, const void *base, size_t size, int n, size_t used_off, size_t pid_off)
+{
+	int start = rng_below(s, n);
+
+	for (int i = 0; i < n; i++) {
+		const char *e = (const char *)base + ((start + i) % n) * size;
+
+		if (*(const int *)(e + used_off) && *(const pid_t *)(e + pid_off))
+			return (start + i) % n;
+	}
+	return -1;
+}
+
+#define PICK_DEL(s) pick_slot(s, nsh->del, sizeof(nsh->del[0]), NEST_DELS, \
+			      offsetof(struct ndel, used), offsetof(struct ndel, pid))
+#define PICK_MEM(s) pick_slot(s, nsh->mem, sizeof(nsh->mem[0]), NEST_MEMS, \
+			      offsetof(struct nmem, used), offsetof(struct nmem, pid))
+
+/* Revokes (@q 0) or grants a new pool to a delegate. */
+static void outer_quota(uint64_t *s, unsigned int q)
+{
+	struct ndel *d;
+	int e, old, p = -1, err;
+
+	nlock();
+	e = PICK_DEL(s);
+	if (e < 0 || !nsh->del[e].go || nsh->del[e].stop) {
+		nunlock();
+		return;
+	}
+	d = &nsh->del[e];
+	old = d->pool;
+	if (q && (p = pool_alloc(q, true)) < 0) {
+		nunlock();
+		return;
+	}
+	d->seq++;
+	/* Revoked before the write: a refusal of a write racing with it is explained. */
+	if (old >= 0)
+		nsh->pool[old].revoked = 1;
+	d->pool = p;
+	err = quota_set(d->pid, 0, q);
+	if (err)
+		d->pool = old;
+	d->seq++;
+	nest_note(q ? NO_OUT_REGRANT : NO_OUT_REVOKE, err,
+		  !err || (err == -ESRCH && (d->stop || nsh->stop)), "pid %d (%c) quota %u", d->pid,
+		  d->kind, q);
+	nunlock();
+}
+
+/* Moves a member out of wherever it is: into a new top-level container, or its delegate's home. */
+static void outer_move(uint64_t *s)
+{
+	struct nmem *m;
+	int e, k, err;
+
+	nlock();
+	e = PICK_MEM(s);
+	if (e < 0) {
+		nunlock();
+		return;
+	}
+	m = &nsh->mem[e];
+	m->moved = 1;
+	k = rng_below(s, 2) ? nid_alloc(NK_OUT, -1) : m->home;
+	if (k >= 0) {
+		err = contid_set(m->pid, 0, nid(k));
+		nest_note(NO_OUT_MOVE, err, !err || err == -ESRCH, "pid %d id %llu", m->pid,
+			  (unsigned long long)nid(k));
+		if (!err && nsh->w[k].kind == NK_OUT)
+			nsh->w[k].created = 1;
+	}
+	nunlock();
+}
+
+static void outer_read(uint64_t *s)
+{
+	int e;
+
+	nlock();
+	if (rng_below(s, 2)) {
+		if ((e = PICK_DEL(s)) >= 0)
+			nest_quota_check(nsh->del[e].pid, "delegate");
+	} else if ((e = PICK_MEM(s)) >= 0) {
+		nest_quota_check(nsh->mem[e].pid, "member");
+	}
+	nunlock();
+	__sync_fetch_and_add(&nsh->ops[NO_OUT_READ][NE_OK], 1);
+}
+
+static void outer_reap(struct family *fam, bool block)
+{
+	for (;;) {
+		siginfo_t si = {};
+
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOWAIT | (block ? 0 : WNOHANG)) || !si.si_pid)
+			return;
+		for (int f = 0; f < NEST_FAMILIES; f++)
+			if (fam[f].pid == si.si_pid) {
+				nlock();
+				nsh->del[fam[f].del].used = 0;
+				nunlock();
+				fam[f].pid = 0;
+			}
+		waitpid(si.si_pid, NULL, 0);
+		if (block)
+			return;
+	}
+}
+
+static void __attribute__((noreturn)) outer(uint64_t s)
+{
+	struct family fam[NEST_FAMILIES] = {};
+
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	while (!nsh->stop && now_s() < nest_end) {
+		uint64_t r = rng_below(&s, 100);
+
+		outer_reap(fam, false);
+		for (int f = 0; f < NEST_FAMILIES; f++)
+			if (!fam[f].pid && !nsh->stop && now_s() < nest_end)
+				start_family(&fam[f], &s);
+		if (r < 4) {
+			outer_quota(&s, 0);
+		} else if (r < 8) {
+			outer_quota(&s, 1 + rng_below(&s, 6));
+		} else if (r < 26) {
+			outer_move(&s);
+		} else if (r < 36) {
+			outer_read(&s);
+		} else if (r < 37) {
+			int f = rng_below(&s, NEST_FAMILIES);
+
+			if (fam[f].pid)
+				nsh->del[fam[f].del].stop = 1;
+		} else {
+			usleep(rng_below(&s, 6000));
+		}
+	}
+	for (int f = 0; f < NEST_FAMILIES; f++)
+		if (fam[f].pid)
+			nsh->del[fam[f].del].stop = 1;
+	for (;;) {
+		bool any = false;
+
+		for (int f = 0; f < NEST_FAMILIES; f++)
+			any |= fam[f].pid != 0;
+		if (!any)
+			break;
+		outer_reap(fam, true);
+	}
+	reap_orphans();
+	_exit(0);
+}
+
+/*
+ * The auditor's part: an AUDIT_CONTAINER record; false when it is not about
+ * an ID of the nesting part (phase 1's records then).
+ */
+static bool nest_record(const char *text)
+{
+	uint64_t contid, v;
+	struct nid_a *a;
+	long pos = ++nsh->recno;
+	int k, pk;
+
+	if (!ac_field(text, "contid", &contid) || (k = nest_k(contid)) < 0)
+		return false;
+	nsh->records++;
+	a = &nsh->a[k];
+	if (strstr(text, "op=destroy")) {
+		if (a->destroys++ == 0) {
+			a->destroy_pos = pos;
+			if (a->sets && a->parent >= 0)
+				nsh->a[a->parent].live--;
+		}
+		return true;
+	}
+	if (!ac_field(text, "res", &v) || v != 1) {
+		nsh->refused_records++;
+		return true;
+	}
+	if (strstr(text, "op=delegate")) {
+		if (ac_field(text, "quota", &v)) {
+			a->grants++;
+			a->grant_sum += v;
+		}
+		return true;
+	}
+	if (!strstr(text, "op=set") && !strstr(text, "op=move"))
+		return true;
+	pk = -1;
+	if (ac_field(text, "parent-contid", &v) && (pk = nest_k(v)) < 0)
+		pk = -3;
+	if (a->destroys)
+		a->after_destroy++;
+	if (a->sets++ == 0) {
+		a->parent = pk;
+		if (pk >= 0 && ++nsh->a[pk].live > nsh->a[pk].max_live)
+			nsh->a[pk].max_live = nsh->a[pk].live;
+	} else if (pk != a->parent) {
+		a->parent_bad++;
+	}
+	return true;
+}
+
+static long read_objects(void)
+{
+	FILE *f = fopen(OBJECTS_FILE, "r");
+	long objects = -1;
+
+	if (!f)
+		return -2;
+	if (fscanf(f, "%ld", &objects) != 1)
+		objects = -1;
+	fclose(f);
+	return objects;
+}
+
+#define NEST_CASES 6
+
+static void nest_skip(const char *why)
+{
+	static const char *const names[NEST_CASES] = {
+		"nest_delegate_errnos", "nest_quota_reads", "nest_one_destroy_per_container",
+		"nest_sub_destroyed_before_parent", "nest_live_subs_within_quota",
+		"nest_no_container_objects_left",
+	};
+
+	for (int i = 0; i < NEST_CASES; i++)
+		ktap_result(true, why, "%s", names[i]);
+}
+
+static pid_t nest_pids[NEST_OUTERS];
+static const char *nest_off;	/* why the nesting part does not run */
+static long nest_objects0;
+
+/* Before the auditor starts, which needs the shared memory. */
+static void nest_setup(void)
+{
+	pthread_mutexattr_t a;
+
+	if (nest_secs <= 0) {
+		nest_off = "SKIP --nest 0";
+		return;
+	}
+	if (access("/proc/self/audit_containerid_quota", F_OK)) {
+		nest_off = "SKIP no /proc/PID/audit_containerid_quota";
+		return;
+	}
+	nsh = mmap(NULL, sizeof(*nsh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (nsh == MAP_FAILED) {
+		nsh = NULL;
+		nest_off = "SKIP no memory";
+		return;
+	}
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(&nsh->lock, &a);
+	nest_objects0 = read_objects();
+	sh->nesting = 1;
+}
+
+/* With phase 1's workers: the outer orchestrators, for --nest seconds. */
+static void nest_start(void)
+{
+	uint64_t s = seed ^ 0x4e455354ULL;
+
+	if (!nsh)
+		return;
+	nest_t0 = now_s();
+	nest_end = nest_t0 + nest_secs;
+	for (int o = 0; o < NEST_OUTERS; o++) {
+		uint64_t os = rng_next(&s);
+
+		nest_pids[o] = fork();
+		if (nest_pids[o] == 0)
+			outer(os);
+	}
+}
+
+/* Waits for the end of the nesting part; false if the families did not end. */
+static bool nest_stop(void)
+{
+	bool finished = true;
+	double end;
+
+	if (!nsh)
+		return true;
+	while (now_s() < nest_end)
+		usleep(100000);
+	nsh->stop = 1;
+	/* The families end in order; a hang is a failure, not a hung run. */
+	end = now_s() + 120;
+	for (int o = 0; o < NEST_OUTERS; o++) {
+		while (waitpid(nest_pids[o], NULL, WNOHANG) == 0) {
+			if (now_s() > end) {
+				finished = false;
+				kill(nest_pids[o], SIGKILL);
+				waitpid(nest_pids[o], NULL, 0);
+				break;
+			}
+			usleep(50000);
+		}
+	}
+	return finished;
+}
+
+/* After the auditor stopped: the cases. @rc: its exit; @lost_a, @lost_b: lost before and after. */
+static void nest_report(bool finished, int rc, long lost_a, long lost_b)
+{
+	long objects0 = nest_objects0, objects1 = read_objects();
+	int n;
+
+	if (!nsh) {
+		nest_skip(nest_off);
+		return;
+	}
+	sh->nesting = 0;
+	n = nsh->next < NEST_IDS ? nsh->next : NEST_IDS;
+	diag("nesting: %.1f s; families=%ld forked-delegates=%ld sub-delegates=%ld retired=%ld ids=%d records=%ld refused-records=%ld",
+	     nest_end - nest_t0, nsh->families, nsh->forks, nsh->subdels, nsh->retired, n, nsh->records,
+	     nsh->refused_records);
+
+	/* Errnos per operation. */
+	{
+		long total = 0;
+
+		for (int op = 0; op < NO_NOPS; op++) {
+			char line[256];
+			int o = 0;
+			long sum = 0;
+
+			for (int e = 0; e < NE_N; e++)
+				if (nsh->ops[op][e]) {
+					o += snprintf(line + o, sizeof(line) - o, " %s=%ld", nest_err_name[e],
+						      nsh->ops[op][e]);
+					sum += nsh->ops[op][e];
+				}
+			if (op < NO_OUT_REGISTER && op != NO_READ)
+				total += sum;
+			diag("nest %s:%s", nest_op_name[op], sum ? line : " none");
+		}
+		for (long i = 0; i < nsh->unexpected && i < 6; i++)
+			diag("unexpected: %s", nsh->unexpected_msg[i]);
+		if (nsh->keeper_lost)
+			diag("%ld keepers died unasked", nsh->keeper_lost);
+		if (nsh->lock_dead)
+			diag("%ld times the lock's owner died", nsh->lock_dead);
+		if (nsh->exhausted)
+			diag("ran out of IDs %ld times", nsh->exhausted);
+		ktap_result(finished && !nsh->unexpected && !nsh->keeper_lost && !nsh->lock_dead &&
+			    total > 0, NULL, "nest_delegate_errnos (%ld delegate writes, %ld unexpected)%s",
+			    total, nsh->unexpected, finished ? "" : " # families did not end");
+	}
+	for (long i = 0; i < nsh->qbad && i < 3; i++)
+		diag("quota read: %s", nsh->qbad_msg[i]);
+	ktap_result(!nsh->qbad && nsh->qreads > 0, NULL, "nest_quota_reads (%ld reads, %ld bad)",
+		    nsh->qreads, nsh->qbad);
+	/* One op=destroy per object; none for a failed creation. */
+	{
+		long bad = 0, created = 0, failed = 0;
+
+		for (int k = 0; k < n; k++) {
+			struct nid_w *w = &nsh->w[k];
+			struct nid_a *a = &nsh->a[k];
+			bool good;
+
+			if (w->kind == NK_NONE)
+				continue;
+			if (w->created) {
+				created++;
+				good = a->sets > 0 && a->destroys == 1 && !a->after_destroy;
+			} else {
+				failed++;
+				good = !a->sets && !a->destroys;
+			}
+			if (!good && ++bad <= 5) {
+				diag("contid %llu (%s, creating write %s): %d op=set/move res=1, %d op=destroy, %d records after it",
+				     (unsigned long long)nid(k),
+				     w->kind == NK_HOME ? "home" : w->kind == NK_SUB ? "sub-container" : "moved-out",
+				     w->created ? "succeeded" : "failed", a->sets, a->destroys, a->after_destroy);
+				trail_show(nid(k));
+			}
+		}
+		diag("nest: %ld IDs created, %ld creations failed, %ld broken; auditor exit %d, lost %ld -> %ld",
+		     created, failed, bad, rc, lost_a, lost_b);
+		ktap_result(!bad && created > 0 && rc == 0 && lost_a >= 0 && lost_b == lost_a, NULL,
+			    "nest_one_destroy_per_container (%ld)", created);
+	}
+	/* Parents: the creator's home in every record, destroyed after the child. */
+	{
+		long bad = 0, pairs = 0;
+
+		for (int k = 0; k < n; k++) {
+			struct nid_w *w = &nsh->w[k];
+			struct nid_a *a = &nsh->a[k];
+			int want = w->kind == NK_SUB ? w->parent : -1;
+			const char *why = NULL;
+
+			if (!a->sets)
+				continue;
+			if (a->parent != want || a->parent_bad)
+				why = "parent-contid";
+			else if (a->parent >= 0) {
+				pairs++;
+				if (a->destroys != 1 || nsh->a[a->parent].destroys != 1 ||
+				    a->destroy_pos > nsh->a[a->parent].destroy_pos)
+					why = "op=destroy order";
+			}
+			if (why && ++bad <= 5) {
+				diag("contid %llu: %s (parent %lld, want %lld; destroyed at record %ld, parent at %ld)",
+				     (unsigned long long)nid(k), why,
+				     a->parent >= 0 ? (long long)nid(a->parent) : (long long)a->parent,
+				     want >= 0 ? (long long)nid(want) : -1LL, a->destroy_pos,
+				     a->parent >= 0 ? nsh->a[a->parent].destroy_pos : 0);
+				trail_show(nid(k));
+			}
+		}
+		diag("nest: %ld sub-containers checked against their parents, %ld broken", pairs, bad);
+		ktap_result(!bad && pairs > 0, NULL, "nest_sub_destroyed_before_parent (%ld)", pairs);
+	}
+	/* Live sub-containers per home, from the records, within the quotas granted there. */
+	{
+		long bad = 0, homes = 0, exact = 0, full = 0, top = 0;
+
+		for (int k = 0; k < n; k++) {
+			struct nid_a *a = &nsh->a[k];
+
+			if (!a->max_live && !a->grants)
+				continue;
+			homes++;
+			exact += a->grants == 1;
+			full += a->grants == 1 && a->max_live == a->grant_sum;
+			if (a->max_live > top)
+				top = a->max_live;
+			if (a->max_live > a->grant_sum && ++bad <= 5) {
+				diag("home %llu: %d sub-containers alive at once, %d grants of %ld in all",
+				     (unsigned long long)nid(k), a->max_live, a->grants, a->grant_sum);
+				trail_show(nid(k));
+			}
+		}
+		diag("nest: %ld homes (%ld with one grant, %ld of those filled to it), at most %ld sub-containers alive in one, %ld over",
+		     homes, exact, full, top, bad);
+		ktap_result(!bad && homes > 0, NULL, "nest_live_subs_within_quota (%ld homes)", homes);
+	}
+	if (objects0 == -2)
+		ktap_result(true, "SKIP " OBJECTS_FILE " not in this kernel", "nest_no_container_objects_left");
+	else
+		ktap_result(objects0 >= 0 && objects1 == objects0, NULL,
+			    "nest_no_container_objects_left (%ld -> %ld)", objects0, objects1);
+	munmap(nsh, sizeof(*nsh));
+	nsh = NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct audit_status st;
 	long lost0, lost1, lost2;
+	bool nest_finished;
 	int fd, rc;
 	double t0 = now_s();
 
 	if (argc == 4 && !strcmp(argv[1], "--member")) {
 		/* A member after exec(). */
 		member(strtoull(argv[2], NULL, 10), atoi(argv[3]));
+		return 0;
+	}
+	if (argc == 4 && !strcmp(argv[1], "--nest-member")) {
+		nest_member(strtoull(argv[2], NULL, 10), atoi(argv[3]));
 		return 0;
 	}
 	for (int i = 1; i < argc; i++) {
@@ -699,15 +2069,19 @@ int main(int argc, char **argv)
 			nworkers = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--exiting") && i + 1 < argc)
 			exiting = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--nest") && i + 1 < argc)
+			nest_secs = atof(argv[++i]);
 		else {
 			fprintf(stderr,
-				"usage: %s [--seed N] [--duration SEC] [--small SEC] [--workers N] [--exiting N]\n",
+				"usage: %s [--seed N] [--duration SEC] [--small SEC] [--workers N] [--exiting N] [--nest SEC]\n",
 				argv[0]);
 			return 2;
 		}
 	}
 	if (small < 0)
 		small = duration / 6;
+	if (nest_secs < 0)
+		nest_secs = duration;
 	if (nworkers < 1 || nworkers > 64)
 		nworkers = 6;
 	if (exiting < 0)
@@ -717,11 +2091,12 @@ int main(int argc, char **argv)
 	if (readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1) < 0)
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("KTAP version 1\n1..9\n");
-	diag("contid_stress seed=%#llx duration=%.0fs small-backlog=%.0fs workers=%d cpus=%ld",
-	     (unsigned long long)seed, duration, small, nworkers, sysconf(_SC_NPROCESSORS_ONLN));
+	printf("KTAP version 1\n1..%d\n", 9 + NEST_CASES);
+	diag("contid_stress seed=%#llx duration=%.0fs small-backlog=%.0fs nesting=%.0fs workers=%d cpus=%ld",
+	     (unsigned long long)seed, duration, small, nest_secs, nworkers,
+	     sysconf(_SC_NPROCESSORS_ONLN));
 	if (access("/proc/self/audit_containerid", F_OK)) {
-		for (int i = 0; i < 9; i++)
+		for (int i = 0; i < 9 + NEST_CASES; i++)
 			ktap_result(true, "SKIP no /proc/PID/audit_containerid", "invariant %d", i + 1);
 		return 4;
 	}
@@ -741,16 +2116,19 @@ int main(int argc, char **argv)
 	if (fd >= 0)
 		ac_set(fd, &st);
 	lost0 = read_lost();
+	nest_setup();
 	if (start_auditor(1000000, 60000)) {
-		for (int i = 0; i < 9; i++)
+		for (int i = 0; i < 9 + NEST_CASES; i++)
 			ktap_result(true, "SKIP cannot become the audit daemon (auditd running?)",
 				    "invariant %d", i + 1);
 		return 4;
 	}
 
-	/* Phase 1 */
+	/* Phase 1, with the nesting part alongside. */
+	nest_start();
 	run_workers(duration, seed);
 	race_exits();
+	nest_finished = nest_stop();
 	rc = stop_auditor();
 	lost1 = read_lost();
 	diag("phase 1: %.1f s; writes=%ld ok=%ld esrch=%ld gone-before-open=%ld bad=%ld; spawns=%ld moves=%ld keepers=%ld signals=%ld",
@@ -872,6 +2250,9 @@ int main(int argc, char **argv)
 			ktap_result(objects == 0, NULL, "no_container_objects_left (%ld)", objects);
 		}
 	}
+
+	/* The nesting part's cases. */
+	nest_report(nest_finished, rc, lost0, lost1);
 
 	/* Phase 2: a tiny backlog that the auditor cannot keep up with. */
 	memset(sh->aids, 0, sizeof(sh->aids));

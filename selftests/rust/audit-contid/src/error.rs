@@ -91,6 +91,10 @@ mod tests {
         assert!(errno_name(Errno::ESRCH).starts_with("ESRCH ("));
         assert!(errno_name(Errno::EPERM).starts_with("EPERM ("));
         assert!(errno_name(Errno::ENOENT).starts_with("ENOENT ("));
+        // The refusals of nesting: a foreign live ID, a full quota, too deep.
+        assert!(errno_name(Errno::EEXIST).starts_with("EEXIST ("));
+        assert!(errno_name(Errno::EDQUOT).starts_with("EDQUOT ("));
+        assert!(errno_name(Errno::EMLINK).starts_with("EMLINK ("));
     }
 
     #[test]
@@ -106,5 +110,11 @@ mod tests {
         assert_eq!(e.errno(), Some(Errno::EINVAL));
         let io = std::io::Error::from_raw_os_error(libc::ESRCH);
         assert_eq!(Error::io("write", &io).errno(), Some(Errno::ESRCH));
+        let io = std::io::Error::from_raw_os_error(libc::EDQUOT);
+        let e = Error::io("writing /proc/5/audit_containerid", &io);
+        assert_eq!(e.errno(), Some(Errno::EDQUOT));
+        assert!(e
+            .to_string()
+            .starts_with("writing /proc/5/audit_containerid: EDQUOT ("));
     }
 }

@@ -1,7 +1,7 @@
 //! Audit container IDs from user space: an audit netlink client (status,
 //! rules with the `AUDIT_CONTID` field, records), a record parser, the
-//! `/proc/PID/audit_containerid` interface and an orchestrator's paused
-//! child.
+//! `/proc/PID/audit_containerid` and `/proc/PID/audit_containerid_quota`
+//! interfaces and an orchestrator's paused child.
 //!
 //! The kernel side is the "audit container IDs" series; its contract is
 //! `SEMANTICS.md` and its documentation

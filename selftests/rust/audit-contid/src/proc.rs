@@ -1,5 +1,5 @@
-//! `/proc`: the container ID file, namespaces and the identity fields that
-//! audit records show.
+//! `/proc`: the container ID file, the quota file of nesting, namespaces and
+//! the identity fields that audit records show.
 
 use std::fs;
 use std::io::Write;
@@ -21,18 +21,26 @@ fn errno_of(e: &std::io::Error) -> Errno {
     e.raw_os_error().map_or(Errno::EIO, Errno::from_raw)
 }
 
-/// Writes `text` to the container ID file of `pid` in one `write(2)`.
-/// The error is the errno of `open(2)` or `write(2)`.
-pub fn write_contid_text(pid: i32, text: &[u8]) -> std::result::Result<(), Errno> {
+/// Writes `text` to `path` in one `write(2)`, from a file this process
+/// opened itself (the kernel refuses a delegate's write through a file that
+/// another process opened). The error is the errno of `open(2)` or
+/// `write(2)`.
+fn write_text(path: &str, text: &[u8]) -> std::result::Result<(), Errno> {
     let mut f = fs::OpenOptions::new()
         .write(true)
-        .open(contid_path(pid, None))
+        .open(path)
         .map_err(|e| errno_of(&e))?;
     match f.write(text) {
         Ok(n) if n == text.len() => Ok(()),
         Ok(_) => Err(Errno::EIO),
         Err(e) => Err(errno_of(&e)),
     }
+}
+
+/// Writes `text` to the container ID file of `pid` in one `write(2)`.
+/// The error is the errno of `open(2)` or `write(2)`.
+pub fn write_contid_text(pid: i32, text: &[u8]) -> std::result::Result<(), Errno> {
+    write_text(&contid_path(pid, None), text)
 }
 
 /// Registers `pid` as a member of container `contid`.
@@ -52,6 +60,106 @@ pub fn get_contid(pid: i32) -> Result<u64> {
     text.trim_end()
         .parse()
         .map_err(|_| Error::Protocol(format!("{} holds {text:?}", contid_path(pid, None))))
+}
+
+/// The largest quota of sub-containers (`/proc/PID/audit_containerid_quota`).
+pub const QUOTA_MAX: u32 = 65536;
+
+/// How many levels below the outermost container a container may be: the
+/// outermost has depth 0, creating one at depth `MAX_DEPTH + 1` is `EMLINK`.
+pub const MAX_DEPTH: usize = 8;
+
+/// The quota file of `pid` (or of its thread `tid`).
+pub fn quota_path(pid: i32, tid: Option<i32>) -> String {
+    match tid {
+        Some(tid) => format!("/proc/{pid}/task/{tid}/audit_containerid_quota"),
+        None => format!("/proc/{pid}/audit_containerid_quota"),
+    }
+}
+
+/// What `/proc/PID/audit_containerid_quota` reads: `USED LIMIT\n`.
+///
+/// `limit` is the number of sub-containers the process's pool (its grant)
+/// may keep alive at once, `used` what is taken: live sub-containers the
+/// pool created and quota carved out of it for grants. `0 0` for a process
+/// without a pool or with a revoked one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Quota {
+    /// What is taken of the quota.
+    pub used: u32,
+    /// The quota.
+    pub limit: u32,
+}
+
+impl Quota {
+    /// Parses `USED LIMIT` with one optional trailing newline: two decimal
+    /// numbers (digits only) separated by one space, `USED <= LIMIT <=
+    /// QUOTA_MAX`.
+    pub fn parse(text: &str) -> Result<Quota> {
+        let bad = |why: &str| Error::Protocol(format!("quota {text:?}: {why}"));
+        let line = text.strip_suffix('\n').unwrap_or(text);
+        let (used, limit) = line
+            .split_once(' ')
+            .ok_or_else(|| bad("not \"USED LIMIT\""))?;
+        let number = |s: &str| -> Result<u32> {
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad(&format!("{s:?} is not a decimal number")));
+            }
+            s.parse().map_err(|_| bad(&format!("{s} is out of range")))
+        };
+        let q = Quota {
+            used: number(used)?,
+            limit: number(limit)?,
+        };
+        if q.limit > QUOTA_MAX {
+            return Err(bad(&format!("the limit is more than {QUOTA_MAX}")));
+        }
+        if q.used > q.limit {
+            return Err(bad("more is used than the limit"));
+        }
+        Ok(q)
+    }
+
+    /// Whether the process holds an active pool (it is a delegate).
+    pub fn is_delegate(self) -> bool {
+        self.limit > 0
+    }
+
+    /// What is left: how many more sub-containers (or quota to carve).
+    pub fn left(self) -> u32 {
+        self.limit.saturating_sub(self.used)
+    }
+}
+
+impl std::fmt::Display for Quota {
+    /// `USED LIMIT`, as the file has it (without the newline).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.used, self.limit)
+    }
+}
+
+/// Writes `text` to the quota file of `pid` in one `write(2)`. The error is
+/// the errno of `open(2)` or `write(2)`.
+pub fn write_quota_text(pid: i32, text: &[u8]) -> std::result::Result<(), Errno> {
+    write_text(&quota_path(pid, None), text)
+}
+
+/// Grants `pid` a new pool of `quota` sub-containers (`0`: revokes its
+/// pool).
+pub fn set_quota(pid: i32, quota: u32) -> std::result::Result<(), Errno> {
+    write_quota_text(pid, format!("{quota}\n").as_bytes())
+}
+
+/// The text of the quota file of `pid`.
+pub fn read_quota_text(pid: i32) -> std::result::Result<String, Errno> {
+    fs::read_to_string(quota_path(pid, None)).map_err(|e| errno_of(&e))
+}
+
+/// The quota of `pid`.
+pub fn get_quota(pid: i32) -> Result<Quota> {
+    let text = read_quota_text(pid)
+        .map_err(|e| Error::sys(format!("reading {}", quota_path(pid, None)), e))?;
+    Quota::parse(&text)
 }
 
 /// The namespace types, in the order of the `*ns=` fields of
@@ -160,5 +268,55 @@ mod tests {
     fn contid_paths() {
         assert_eq!(contid_path(5, None), "/proc/5/audit_containerid");
         assert_eq!(contid_path(5, Some(6)), "/proc/5/task/6/audit_containerid");
+        assert_eq!(quota_path(5, None), "/proc/5/audit_containerid_quota");
+        assert_eq!(
+            quota_path(5, Some(6)),
+            "/proc/5/task/6/audit_containerid_quota"
+        );
+    }
+
+    #[test]
+    fn quota_parses_used_and_limit() {
+        let q = Quota::parse("1 3\n").unwrap();
+        assert_eq!(q, Quota { used: 1, limit: 3 });
+        assert!(q.is_delegate());
+        assert_eq!(q.left(), 2);
+        assert_eq!(q.to_string(), "1 3");
+        assert_eq!(Quota::parse("0 0\n").unwrap(), Quota::default());
+        assert!(!Quota::default().is_delegate());
+        // Without the newline too; the largest quota, all of it used.
+        assert_eq!(
+            Quota::parse("65536 65536").unwrap(),
+            Quota {
+                used: QUOTA_MAX,
+                limit: QUOTA_MAX
+            }
+        );
+    }
+
+    #[test]
+    fn quota_refuses_malformed_text() {
+        for text in [
+            "",
+            "\n",
+            "3",
+            "3\n",
+            "1 3 5\n",
+            "1  3\n",
+            " 1 3\n",
+            "1 3 \n",
+            "1 3\n\n",
+            "1\t3\n",
+            "-1 3\n",
+            "+1 3\n",
+            "1 x\n",
+            "0x1 3\n",
+            "4 3\n",
+            "0 65537\n",
+            "0 99999999999\n",
+        ] {
+            let e = Quota::parse(text).unwrap_err();
+            assert!(matches!(e, Error::Protocol(_)), "{text:?}: {e:?}");
+        }
     }
 }

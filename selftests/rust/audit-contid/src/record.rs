@@ -8,7 +8,8 @@
 
 use std::fmt;
 
-/// `AUDIT_CONTAINER`: registration, move and death of a container.
+/// `AUDIT_CONTAINER`: registration, move and death of a container, grants
+/// and revocations of a quota of sub-containers.
 pub const AUDIT_CONTAINER: u16 = 1344;
 /// `AUDIT_CONTAINER_INFO`: the container of a process an event involves.
 pub const AUDIT_CONTAINER_INFO: u16 = 1340;
@@ -377,6 +378,44 @@ impl fmt::Display for Record {
     }
 }
 
+/// Parses the value of `contid-chain=` (`AUDIT_CONTAINER_INFO` of a member
+/// of a nested container): the container IDs from the innermost to the
+/// outermost, `C,B,A`. `None` unless every element is a decimal u64 (digits
+/// only; `-1` is never part of a chain).
+pub fn parse_contid_chain(text: &str) -> Option<Vec<u64>> {
+    text.split(',')
+        .map(|id| {
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            id.parse().ok()
+        })
+        .collect()
+}
+
+/// The value of `contid-chain=` for the chain `ids` (innermost first).
+pub fn contid_chain_text(ids: &[u64]) -> String {
+    ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+}
+
+impl Record {
+    /// `contid-chain=` as IDs, innermost first: `Some` only when the field
+    /// is there and well-formed (members of nested containers).
+    pub fn contid_chain(&self) -> Option<Vec<u64>> {
+        self.get("contid-chain").and_then(parse_contid_chain)
+    }
+
+    /// `parent-contid=` of an `op=set` or `op=move` into a nested container.
+    pub fn parent_contid(&self) -> Option<u64> {
+        self.get_u64("parent-contid")
+    }
+
+    /// `quota=` of an `op=delegate` or `op=revoke`.
+    pub fn quota(&self) -> Option<u32> {
+        self.get("quota").and_then(|v| v.parse().ok())
+    }
+}
+
 /// A contid as records write it: `-1` for "in no container".
 pub fn contid_text(contid: u64) -> String {
     if contid == u64::MAX {
@@ -475,6 +514,73 @@ mod tests {
         assert_eq!(r.get("ns"), Some("1->2"));
         assert_eq!(r.field("word").map(|f| f.quote), Some(Quote::NoValue));
         assert_eq!(Record::parse(1, "audit(1.2:x): a=b").stamp, None);
+    }
+
+    #[test]
+    fn parses_nesting_fields() {
+        let mv = Record::parse(
+            AUDIT_CONTAINER,
+            "audit(1796382043.262:33): op=move opid=806 contid=200 old-contid=100 parent-contid=100 nsfs=0:4 cgroupns=4026531835 ipcns=4026531839 mntns=4026531832 netns=4026531833 pidns=4026531836 timens=4026531834 userns=4026531837 utsns=4026531838 pid=802 uid=0 auid=4294967295 ses=4294967295 comm=\"sh\" exe=\"/bin/busybox\" res=1",
+        );
+        assert_eq!(mv.parent_contid(), Some(100));
+        assert_eq!(mv.keys()[4], "parent-contid");
+        assert_eq!(mv.keys().len(), 21);
+        assert_eq!(mv.quota(), None);
+        assert_eq!(mv.contid_chain(), None);
+        // A top-level container has no parent.
+        assert_eq!(Record::parse(AUDIT_CONTAINER, SET).parent_contid(), None);
+
+        let grant = Record::parse(
+            AUDIT_CONTAINER,
+            "audit(1796382043.215:31): op=delegate opid=802 contid=100 quota=3 pid=781 uid=0 auid=4294967295 ses=4294967295 comm=\"sh\" exe=\"/bin/busybox\" res=1",
+        );
+        assert_eq!(grant.get("op"), Some("delegate"));
+        assert_eq!(grant.quota(), Some(3));
+        assert_eq!(grant.get_u64("contid"), Some(100));
+        let revoke = Record::parse(
+            AUDIT_CONTAINER,
+            "audit(1.000:2): op=revoke opid=802 contid=-1 quota=0 pid=781 res=0",
+        );
+        assert_eq!(revoke.quota(), Some(0));
+        assert_eq!(revoke.get_i64("contid"), Some(-1));
+
+        let info = Record::parse(
+            AUDIT_CONTAINER_INFO,
+            "audit(1796382043.301:35): contid=300 contid-chain=300,200,100",
+        );
+        assert_eq!(info.get_u64("contid"), Some(300));
+        assert_eq!(info.contid_chain(), Some(vec![300, 200, 100]));
+        assert_eq!(info.keys(), vec!["contid", "contid-chain"]);
+        let top = Record::parse(AUDIT_CONTAINER_INFO, "audit(1.000:2): contid=42");
+        assert_eq!(top.contid_chain(), None);
+    }
+
+    #[test]
+    fn contid_chains() {
+        assert_eq!(parse_contid_chain("7"), Some(vec![7]));
+        assert_eq!(
+            parse_contid_chain("18446744073709551614,1"),
+            Some(vec![u64::MAX - 1, 1])
+        );
+        for bad in [
+            "",
+            ",",
+            "1,",
+            ",1",
+            "1,,2",
+            "1, 2",
+            "-1,2",
+            "+1,2",
+            "1;2",
+            "18446744073709551616,1",
+        ] {
+            assert_eq!(parse_contid_chain(bad), None, "{bad:?}");
+        }
+        assert_eq!(contid_chain_text(&[300, 200, 100]), "300,200,100");
+        assert_eq!(
+            parse_contid_chain(&contid_chain_text(&[3, 2, 1])),
+            Some(vec![3, 2, 1])
+        );
     }
 
     #[test]

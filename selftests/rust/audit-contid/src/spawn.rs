@@ -1,9 +1,9 @@
 //! The orchestrator's paused child: `clone3()` into new namespaces, wait on
 //! a pipe until released, then `execve()` the workload.
 //!
-//! While the child waits, the orchestrator registers its container ID: the
-//! child cannot be reaped, nor its pid reused, before it is released, so the
-//! registration is race-free.
+//! While the child waits, the orchestrator registers its container ID (and
+//! may grant it a quota of sub-containers): the child cannot be reaped, nor
+//! its pid reused, before it is released, so the registration is race-free.
 
 use std::ffi::{CString, OsStr};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -360,6 +360,13 @@ impl Paused {
     /// Registers the child as a member of container `contid`.
     pub fn register(&self, contid: u64) -> std::result::Result<(), Errno> {
         crate::proc::set_contid(self.pid, contid)
+    }
+
+    /// Grants the child a quota of `quota` sub-containers (`0`: revokes
+    /// its pool), once it is registered: it becomes a delegate of its
+    /// container, which may register containers nested in it.
+    pub fn delegate(&self, quota: u32) -> std::result::Result<(), Errno> {
+        crate::proc::set_quota(self.pid, quota)
     }
 
     /// Lets the child go on: it executes its program. Returns once it has

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use audit_contid::netlink::{AuditSocket, Message};
 use audit_contid::record::{
-    type_label, Record, AUDIT_CONTAINER_INFO, AUDIT_EOE, AUDIT_PROCTITLE, AUDIT_SYSCALL,
-    AUDIT_TRUSTED_APP,
+    contid_chain_text, type_label, Record, AUDIT_CONTAINER_INFO, AUDIT_EOE, AUDIT_PROCTITLE,
+    AUDIT_SYSCALL, AUDIT_TRUSTED_APP,
 };
 use audit_contid::rule::Rule;
 use audit_contid::spawn::{ExitStatus, NsSet, Paused, Program};
@@ -434,6 +434,29 @@ pub struct SyscallEvent<'a> {
 /// types, the records of `during` before the SYSCALL record, the container
 /// record right before the EOE that ends it.
 pub fn check_syscall_event(t: &mut T<'_>, w: &Window, serial: u64, e: &SyscallEvent<'_>) {
+    check_syscall_event_chain(t, w, serial, e, &[]);
+}
+
+/// The fields of the `AUDIT_CONTAINER_INFO` of a member of `contid`, whose
+/// chain of containers is `chain` (innermost first; empty, or `[contid]`
+/// alone, for a container that is not nested: no `contid-chain=`).
+pub fn info_fields(contid: u64, chain: &[u64]) -> Vec<(&'static str, V)> {
+    let mut want = vec![("contid", raw(contid))];
+    if chain.len() > 1 {
+        want.push(("contid-chain", raw(contid_chain_text(chain))));
+    }
+    want
+}
+
+/// [`check_syscall_event`] of a member of a nested container: its
+/// `AUDIT_CONTAINER_INFO` also has `contid-chain=` with the IDs of `chain`.
+pub fn check_syscall_event_chain(
+    t: &mut T<'_>,
+    w: &Window,
+    serial: u64,
+    e: &SyscallEvent<'_>,
+    chain: &[u64],
+) {
     let g = w.group(serial);
     let what = e.what;
     let sys: Vec<usize> = g
@@ -522,7 +545,7 @@ pub fn check_syscall_event(t: &mut T<'_>, w: &Window, serial: u64, e: &SyscallEv
                 )
             }) {
                 let r = &w.recs[infos[0]];
-                let errs = fields_exact(r, &[("contid", raw(c))], &[]);
+                let errs = fields_exact(r, &info_fields(c, chain), &[]);
                 for err in errs {
                     t.fail(format!("{what}: {err}"));
                 }
@@ -681,6 +704,25 @@ mod tests {
             ("exe", V::Str("/bin/sh".into())),
         ];
         assert_eq!(fields_exact(&r, &wrong, &["subj"]).len(), 1);
+    }
+
+    #[test]
+    fn info_fields_of_nested_members() {
+        let top = Record::parse(AUDIT_CONTAINER_INFO, "audit(1.000:2): contid=42");
+        assert!(fields_exact(&top, &info_fields(42, &[]), &[]).is_empty());
+        assert!(fields_exact(&top, &info_fields(42, &[42]), &[]).is_empty());
+        let nested = Record::parse(
+            AUDIT_CONTAINER_INFO,
+            "audit(1.000:2): contid=300 contid-chain=300,200,100",
+        );
+        assert!(fields_exact(&nested, &info_fields(300, &[300, 200, 100]), &[]).is_empty());
+        // A chain that is missing, or another one, is wrong.
+        assert_eq!(fields_exact(&nested, &info_fields(300, &[]), &[]).len(), 1);
+        assert_eq!(
+            fields_exact(&nested, &info_fields(300, &[300, 100]), &[]).len(),
+            1
+        );
+        assert_eq!(fields_exact(&top, &info_fields(42, &[42, 7]), &[]).len(), 1);
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod filter;
 mod harness;
 mod ktap;
 mod lifecycle;
+mod nesting;
 mod tool;
 
 use std::io::{BufRead, BufReader, Write};
@@ -98,6 +99,14 @@ const TESTS: &[Test] = &[
     ("tool_rule_add_list_del", tool::tool_rule_add_list_del),
     ("tool_watch", tool::tool_watch),
     ("tool_help", tool::tool_help),
+    ("nest_run_orchestrator", nesting::nest_run_orchestrator),
+    ("nest_inner_errors", nesting::nest_inner_errors),
+    ("nest_quota_read", nesting::nest_quota_read),
+    ("nest_depth_emlink", nesting::nest_depth_emlink),
+    (
+        "nest_delegate_quota_tool",
+        nesting::nest_delegate_quota_tool,
+    ),
 ];
 
 const USAGE: &str = "\

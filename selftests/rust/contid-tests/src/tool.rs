@@ -413,9 +413,16 @@ pub fn tool_watch(t: &mut T<'_>) -> R {
 pub fn tool_help(t: &mut T<'_>) -> R {
     let out = t.tool(&["--help"])?;
     check_exit(t, "contid --help", &out, 0);
-    for word in ["run", "set", "get", "watch", "rule"] {
+    for word in ["run", "set", "get", "delegate", "quota", "watch", "rule"] {
         t.check(out.stdout.contains(word), || {
             format!("contid --help does not mention {word}")
+        });
+    }
+    let out = t.tool(&["run", "--help"])?;
+    check_exit(t, "contid run --help", &out, 0);
+    for word in ["--quota", "delegate", "EEXIST", "EDQUOT", "EMLINK"] {
+        t.check(out.stdout.contains(word), || {
+            format!("contid run --help does not mention {word}")
         });
     }
     let out = t.tool(&["rule", "add", "--help"])?;

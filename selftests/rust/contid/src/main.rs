@@ -1,9 +1,14 @@
 //! contid: the operator's tool for audit container IDs.
 //!
 //! Run a command as a registered container, register or read the container
-//! ID of a process, watch the container records, and manage audit rules on
-//! container IDs. It changes the audit configuration and registers
-//! processes, so it runs only in the project's test VM.
+//! ID of a process, grant a process a quota of nested containers or read
+//! it, watch the container records, and manage audit rules on container
+//! IDs. It changes the audit configuration and registers processes, so it
+//! runs only in the project's test VM.
+//!
+//! Inside a container, as a delegate (a member with a quota), `run` and
+//! `set` register nested containers: the tool checks no capability of its
+//! own, the kernel decides, and a refusal is reported with its errno.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -11,6 +16,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use audit_contid::netlink::{AuditSocket, Message};
+use audit_contid::proc::Quota;
 use audit_contid::record::{contid_text, type_label, Record, AUDIT_EOE, AUDIT_SYSCALL};
 use audit_contid::rule::{
     list_by_name, Op, Rule, ACTION_ALWAYS, ACTION_NEVER, ARCH_X86_64, AUDIT_ARCH_I386,
@@ -36,11 +42,17 @@ through /proc/PID/audit_containerid; audit then tags the events of the process a
 processes it forks later with AUDIT_CONTAINER_INFO records, and logs the life of the \
 container (AUDIT_CONTAINER 1344: op=set, op=move, op=destroy) and of its namespaces \
 (AUDIT_NS_CREATE 1341, AUDIT_NS_DESTROY 1342, AUDIT_NS_CHANGE 1343). 18446744073709551615 \
-(shown as -1 in records) means \"in no container\".\n\nExit status: 0 on success (for `run`: \
+(shown as -1 in records) means \"in no container\".\n\nNesting: a member process that \
+holds a quota (/proc/PID/audit_containerid_quota, granted with `delegate` or `run --quota`) \
+is a delegate: it may register its own descendants, without any capability, in new \
+containers nested in its own (up to the quota at once, 8 levels deep), which the records \
+show as parent-contid= and contid-chain=. Run inside such a container, `run` and `set` do \
+that; the kernel refuses with EEXIST (a live ID the delegate does not own), EDQUOT (quota \
+used up), EMLINK (too deep) or EPERM.\n\nExit status: 0 on success (for `run`: \
 the command's status), 1 when the kernel refused or an operation failed (the errno is \
 named), 2 on a usage error. The tool changes the audit configuration, so it refuses to run \
 (status 2) anywhere but in the project's test VM.",
-    after_help = "Examples:\n  contid run --id 42 --ns mnt,uts,ipc,net,pid -- /bin/sh\n  contid set 731 42\n  contid get 731\n  contid watch\n  contid rule add exit always --contid 42 --syscall execve --arch b64\n  contid rule add exclude never --contid 42\n  contid rule add user never --contid 42 --not\n  contid rule list"
+    after_help = "Examples:\n  contid run --id 42 --ns mnt,uts,ipc,net,pid -- /bin/sh\n  contid run --id 42 --quota 3 -- contid run --id 43 -- /bin/sh   (43 nested in 42)\n  contid set 731 42\n  contid get 731\n  contid delegate 731 3\n  contid quota 731\n  contid watch\n  contid rule add exit always --contid 42 --syscall execve --arch b64\n  contid rule add exclude never --contid 42\n  contid rule add user never --contid 42 --not\n  contid rule list"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -52,14 +64,25 @@ enum Cmd {
     /// Start a command as a member of container N, in new namespaces if asked.
     ///
     /// The command's process is created with clone3() in the namespaces
-    /// given (none by default), waits until its container ID is registered, then executes
-    /// the command. The tool waits for it and exits with its status (128 +
-    /// the signal if it was killed). With `--ns user`, root is mapped to
-    /// root (the whole uid and gid range one to one).
+    /// given (none by default), waits until its container ID is registered
+    /// (and, with --quota, its quota granted), then executes the command.
+    /// The tool waits for it and exits with its status (128 + the signal if
+    /// it was killed). With `--ns user`, root is mapped to root (the whole
+    /// uid and gid range one to one).
+    ///
+    /// Run by a delegate inside a container, it needs no capability: N
+    /// becomes a container nested in the delegate's own (or, when the
+    /// delegate's quota created N, the process joins it); the kernel refuses
+    /// with EEXIST, EDQUOT, EMLINK or EPERM.
     Run {
         /// The container ID.
         #[arg(long, value_name = "N", value_parser = parse_contid_arg)]
         id: u64,
+        /// Also grant the command's process a quota of Q nested containers
+        /// (0 to 65536), after registering it: the command may then run
+        /// containers of its own inside N.
+        #[arg(long, value_name = "Q")]
+        quota: Option<u32>,
         /// New namespaces: a comma-separated subset of mnt, uts, ipc, net,
         /// pid, cgroup, time, user, or `all`, or `none`.
         #[arg(long, value_name = "LIST", default_value = "none")]
@@ -77,8 +100,11 @@ enum Cmd {
     ///
     /// Writes VALUE as given to /proc/PID/audit_containerid, so that the
     /// kernel judges it: EINVAL (not a decimal u64, or 18446744073709551615),
-    /// EPERM (no CAP_CONTAINER_ADMIN, the caller is in a container, the
-    /// target is the caller's own process, a kernel thread or init), ESRCH
+    /// EPERM (no CAP_CONTAINER_ADMIN, the caller is in a container and not
+    /// a delegate or not an ancestor of the target, the target is the
+    /// caller's own process, a kernel thread or init), EEXIST (a delegate
+    /// named a live container its quota did not create), EDQUOT (the
+    /// delegate's quota is used up), EMLINK (more than 8 levels deep), ESRCH
     /// (the target is exiting or gone).
     Set {
         /// The process.
@@ -91,6 +117,34 @@ enum Cmd {
     ///
     /// Needs CAP_CONTAINER_ADMIN or CAP_AUDIT_CONTROL.
     Get {
+        /// The process.
+        pid: i32,
+    },
+    /// Grant process PID a quota of N nested containers; 0 revokes it.
+    ///
+    /// Writes N as given to /proc/PID/audit_containerid_quota. N > 0 makes
+    /// PID (and the processes it forks later) a delegate of its container,
+    /// with a new pool of N sub-containers alive at once; a pool it had is
+    /// revoked. Who may do it is who may set PID's container ID: the
+    /// orchestrator outside, or a delegate, whose grant is carved out of its
+    /// own quota. Errors: EINVAL (not a decimal 0..=65536, or PID is in no
+    /// container), EPERM (no right to set PID's container ID, or PID holds a
+    /// pool the caller did not carve), EDQUOT (more than what is left of the
+    /// caller's quota), ESRCH (PID is exiting or gone).
+    Delegate {
+        /// The process.
+        pid: i32,
+        /// The quota, in decimal.
+        #[arg(value_name = "N", allow_hyphen_values = true)]
+        value: String,
+    },
+    /// Print the quota of process PID: USED LIMIT ("0 0": none).
+    ///
+    /// USED counts the live nested containers that its pool created and the
+    /// quota carved out of it for grants. Needs CAP_CONTAINER_ADMIN or
+    /// CAP_AUDIT_CONTROL, or being a delegate whose container is PID's or
+    /// has it nested in it.
+    Quota {
         /// The process.
         pid: i32,
     },
@@ -185,10 +239,25 @@ fn fail(msg: impl std::fmt::Display) -> u8 {
 fn set_hint(errno: Errno) -> &'static str {
     match errno {
         Errno::EINVAL => "the value must be a decimal u64 other than 18446744073709551615, written at offset 0",
-        Errno::EPERM => "needs CAP_CONTAINER_ADMIN in the initial user namespace, a caller in no container, and a target that is not the caller's own process, a kernel thread or init",
+        Errno::EPERM => "needs CAP_CONTAINER_ADMIN in the initial user namespace and a caller in no container, or a caller that is a delegate (a member with a quota) and an ancestor of the target, which is in the delegate's container or one its quota created; never the caller's own process, a kernel thread or init",
+        Errno::EEXIST => "the ID is a live container that the caller's quota did not create (its own container, a sibling's, a top-level one)",
+        Errno::EDQUOT => "the caller's quota of nested containers is used up (`contid quota PID` shows USED LIMIT)",
+        Errno::EMLINK => "a container may be nested at most 8 levels below the outermost one",
         Errno::ESRCH => "the process is exiting or gone",
         Errno::ENOENT => "no such process, or a kernel without CONFIG_AUDIT_CONTAINER",
         Errno::ENOMEM => "no memory for a new container",
+        _ => "",
+    }
+}
+
+fn delegate_hint(errno: Errno) -> &'static str {
+    match errno {
+        Errno::EINVAL => "the quota must be a decimal 0..=65536, written at offset 0, for a process that is in a container",
+        Errno::EPERM => "needs the right to set the target's container ID (see `contid set --help`), and a target whose pool, if any, the caller carved",
+        Errno::EDQUOT => "more than what is left of the caller's own quota (`contid quota PID` shows USED LIMIT)",
+        Errno::ESRCH => "the process is exiting or gone",
+        Errno::ENOENT => "no such process, or a kernel without nesting (no audit_containerid_quota)",
+        Errno::ENOMEM => "no memory",
         _ => "",
     }
 }
@@ -201,7 +270,7 @@ fn with_hint(errno: Errno, hint: &str) -> String {
     }
 }
 
-fn cmd_run(id: u64, ns: &str, command: &[OsString]) -> u8 {
+fn cmd_run(id: u64, quota: Option<u32>, ns: &str, command: &[OsString]) -> u8 {
     let ns = match NsSet::parse(ns) {
         Ok(ns) => ns,
         Err(e) => {
@@ -229,6 +298,15 @@ fn cmd_run(id: u64, ns: &str, command: &[OsString]) -> u8 {
             contid_text(id),
             with_hint(errno, set_hint(errno))
         ));
+    }
+    if let Some(q) = quota {
+        if let Err(errno) = child.delegate(q) {
+            return fail(format!(
+                "granting process {} a quota of {q}: {}",
+                child.pid(),
+                with_hint(errno, delegate_hint(errno))
+            ));
+        }
     }
     ignore_terminal_signals();
     if let Err(e) = child.release() {
@@ -267,6 +345,40 @@ fn cmd_get(pid: i32) -> u8 {
                 with_hint(errno, hint)
             ))
         }
+    }
+}
+
+fn cmd_delegate(pid: i32, value: &str) -> u8 {
+    match proc::write_quota_text(pid, value.as_bytes()) {
+        Ok(()) => 0,
+        Err(errno) => fail(format!(
+            "cannot set the quota of process {pid} to {value:?}: {}",
+            with_hint(errno, delegate_hint(errno))
+        )),
+    }
+}
+
+fn cmd_quota(pid: i32) -> u8 {
+    let text = match proc::read_quota_text(pid) {
+        Ok(text) => text,
+        Err(errno) => {
+            let hint = match errno {
+                Errno::EPERM => "needs CAP_CONTAINER_ADMIN or CAP_AUDIT_CONTROL, or a delegate whose container is the target's or has it nested",
+                Errno::ENOENT => "no such process, or a kernel without nesting (no audit_containerid_quota)",
+                _ => "",
+            };
+            return fail(format!(
+                "cannot read the quota of process {pid}: {}",
+                with_hint(errno, hint)
+            ));
+        }
+    };
+    match Quota::parse(&text) {
+        Ok(q) => {
+            println!("{q}");
+            0
+        }
+        Err(e) => fail(e),
     }
 }
 
@@ -514,9 +626,16 @@ fn main() -> ExitCode {
         }
     };
     let code = match &cli.command {
-        Cmd::Run { id, ns, command } => cmd_run(*id, ns, command),
+        Cmd::Run {
+            id,
+            quota,
+            ns,
+            command,
+        } => cmd_run(*id, *quota, ns, command),
         Cmd::Set { pid, value } => cmd_set(*pid, value),
         Cmd::Get { pid } => cmd_get(*pid),
+        Cmd::Delegate { pid, value } => cmd_delegate(*pid, value),
+        Cmd::Quota { pid } => cmd_quota(*pid),
         Cmd::Watch {
             all,
             count,
@@ -544,8 +663,14 @@ mod tests {
         ])
         .unwrap();
         match cli.command {
-            Cmd::Run { id, ns, command } => {
+            Cmd::Run {
+                id,
+                quota,
+                ns,
+                command,
+            } => {
                 assert_eq!(id, 42);
+                assert_eq!(quota, None);
                 assert_eq!(ns, "net,pid");
                 assert_eq!(command, vec!["/bin/sh", "-c", "exit 3"]);
             }
@@ -553,6 +678,58 @@ mod tests {
         }
         assert!(Cli::try_parse_from(["contid", "run", "--id", "x", "--", "true"]).is_err());
         assert!(Cli::try_parse_from(["contid", "run", "--id", "1"]).is_err());
+    }
+
+    #[test]
+    fn parses_nested_run() {
+        // The inner run's options belong to the inner command.
+        let cli = Cli::try_parse_from([
+            "contid", "run", "--id", "7", "--quota", "3", "--", "contid", "run", "--id", "8",
+            "--quota", "1", "--", "sh",
+        ])
+        .unwrap();
+        match cli.command {
+            Cmd::Run {
+                id, quota, command, ..
+            } => {
+                assert_eq!((id, quota), (7, Some(3)));
+                assert_eq!(
+                    command,
+                    vec!["contid", "run", "--id", "8", "--quota", "1", "--", "sh"]
+                );
+            }
+            c => panic!("{c:?}"),
+        }
+        for bad in [
+            "contid run --id 7 --quota -1 -- sh",
+            "contid run --id 7 --quota x -- sh",
+            "contid run --id 7 --quota 4294967296 -- sh",
+        ] {
+            assert!(
+                Cli::try_parse_from(bad.split_whitespace()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn parses_delegate_and_quota() {
+        // The value goes to the kernel as given: it judges the range.
+        for value in ["3", "0", "65537", "-1", "x"] {
+            let cli = Cli::try_parse_from(["contid", "delegate", "731", value]).unwrap();
+            match cli.command {
+                Cmd::Delegate { pid, value: v } => {
+                    assert_eq!(pid, 731);
+                    assert_eq!(v, value);
+                }
+                c => panic!("{c:?}"),
+            }
+        }
+        assert!(Cli::try_parse_from(["contid", "delegate", "731"]).is_err());
+        assert!(Cli::try_parse_from(["contid", "delegate", "x", "3"]).is_err());
+        let cli = Cli::try_parse_from(["contid", "quota", "731"]).unwrap();
+        assert!(matches!(cli.command, Cmd::Quota { pid: 731 }));
+        assert!(Cli::try_parse_from(["contid", "quota"]).is_err());
     }
 
     #[test]
@@ -635,5 +812,13 @@ mod tests {
     fn set_hints_name_the_causes() {
         assert!(with_hint(Errno::EPERM, set_hint(Errno::EPERM)).starts_with("EPERM ("));
         assert!(set_hint(Errno::ESRCH).contains("exiting"));
+        assert!(set_hint(Errno::EPERM).contains("delegate"));
+        for errno in [Errno::EEXIST, Errno::EDQUOT, Errno::EMLINK] {
+            let text = with_hint(errno, set_hint(errno));
+            assert!(text.starts_with(&format!("{errno:?} (")), "{text}");
+            assert!(text.contains(" - "), "{text}");
+        }
+        assert!(delegate_hint(Errno::EDQUOT).contains("quota"));
+        assert!(delegate_hint(Errno::EINVAL).contains("65536"));
     }
 }
