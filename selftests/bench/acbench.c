@@ -413,10 +413,217 @@ static void run(const struct work *w, int cont, const char *variant)
 	waitpid(pid, NULL, 0);
 }
 
+/*
+ * Nested containers (contract v2). A chain is built by delegates: the outer
+ * orchestrator (this process, in no container) registers a child in a new
+ * top-level container and grants it a quota; that child, a delegate,
+ * registers its own child in a new sub-container and carves it the rest of
+ * its quota less the one sub-container; and so on, @depth times. The
+ * process at the bottom is in a container @depth levels below the top
+ * (its records carry a chain of @depth + 1 IDs) and keeps a quota of
+ * @inner_quota of its own.
+ */
+#define NEST_CHAIN 7		/* chain of 8 IDs */
+
+struct nest_run {
+	int depth, inner_quota;
+	uint64_t base;		/* IDs base + (level << 20) + i */
+	void (*fn)(const struct nest_run *, void *);
+	void *arg;
+};
+
+static int set_quota(pid_t pid, unsigned int n)
+{
+	char path[64], b[16];
+	int fd, len, r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/audit_containerid_quota", pid);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = snprintf(b, sizeof(b), "%u\n", n);
+	if (write(fd, b, len) != len)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* Starts a child that waits for a byte on the returned pipe, then runs @fn(@arg, @level). */
+static pid_t paused_fork(int (*fn)(const struct nest_run *, int), const struct nest_run *nr,
+			 int level, int *go)
+{
+	int fds[2];
+	pid_t pid;
+	char c;
+
+	if (pipe2(fds, O_CLOEXEC))
+		fail("pipe");
+	pid = fork();
+	if (pid < 0)
+		fail("fork");
+	if (pid == 0) {
+		close(fds[1]);
+		if (read(fds[0], &c, 1) != 1)
+			_exit(1);
+		_exit(fn(nr, level));
+	}
+	close(fds[0]);
+	*go = fds[1];
+	return pid;
+}
+
+static int wait_status(pid_t pid)
+{
+	int st;
+
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* The process at @level of the chain: a delegate above the bottom. */
+static int nest_level(const struct nest_run *nr, int level)
+{
+	int go, err;
+	pid_t pid;
+
+	if (level == nr->depth) {
+		nr->fn(nr, nr->arg);
+		return 0;
+	}
+	pid = paused_fork(nest_level, nr, level + 1, &go);
+	/* Without the feature (the base kernel): the same processes, no container. */
+	err = have_contid ? set_contid(pid, nr->base + ((uint64_t)(level + 1) << 20)) : 0;
+	if (!err && have_contid && level + 1 < nr->depth)
+		err = set_quota(pid, nr->depth - level - 1 + nr->inner_quota);
+	else if (!err && have_contid && nr->inner_quota)
+		err = set_quota(pid, nr->inner_quota);
+	if (err) {
+		errno = -err;
+		fail("a delegate's registration");
+	}
+	if (write(go, "g", 1) != 1)
+		fail("go");
+	close(go);
+	return wait_status(pid);
+}
+
+/* Runs @nr->fn at the bottom of a new chain of @nr->depth nested containers. */
+static void run_nested(struct nest_run *nr)
+{
+	int go, err;
+	pid_t pid;
+
+	nr->base = next_id_;
+	next_id_ += 1ULL << 24;
+	pid = paused_fork(nest_level, nr, 0, &go);
+	err = have_contid ? set_contid(pid, nr->base) : 0;
+	if (!err && have_contid && (nr->depth || nr->inner_quota))
+		err = set_quota(pid, nr->depth + nr->inner_quota);
+	if (err) {
+		errno = -err;
+		fail("registering the top of the chain");
+	}
+	if (write(go, "g", 1) != 1)
+		fail("go");
+	close(go);
+	if (wait_status(pid))
+		fail("the chain of delegates");
+}
+
+static void measure_nested(const struct nest_run *nr, void *w)
+{
+	measure(w, "nested");
+}
+
+/*
+ * @w in a container nested NEST_CHAIN levels deep (a chain of NEST_CHAIN + 1
+ * IDs), at the bottom of a chain of NEST_CHAIN + 1 processes; on a kernel
+ * without the feature, at the bottom of the same chain of processes, in no
+ * container, to compare with.
+ */
+static void run_deep(const struct work *w)
+{
+	struct nest_run nr = { NEST_CHAIN, 0, 0, measure_nested, (void *)w };
+
+	run_nested(&nr);
+}
+
 static void run_both(const struct work *w)
 {
 	run(w, 0, "nocont");
 	run(w, 1, "cont");
+}
+
+/*
+ * Registration by a delegate: the bottom of a chain moves its paused child
+ * into a new sub-container, over and over (each write creates one, and the
+ * one it leaves dies), the child's file opened by the delegate itself.
+ * Depth 1: the delegate is in a top-level container; depth 8: in one 7
+ * levels down, so the new sub-containers are at the limit.
+ */
+static void delegate_moves(const struct nest_run *nr, void *arg)
+{
+	const char *variant = arg;
+	int n = iters(400), go, fd, afd;
+	uint64_t id = nr->base + ((uint64_t)(nr->depth + 1) << 20);
+	pid_t pid;
+	int fds[2];
+	char c;
+
+	if (pipe2(fds, O_CLOEXEC))
+		fail("pipe");
+	pid = fork();
+	if (pid < 0)
+		fail("fork");
+	if (pid == 0) {
+		close(fds[1]);
+		_exit(read(fds[0], &c, 1) == 1 ? 0 : 1);
+	}
+	close(fds[0]);
+	go = fds[1];
+	fd = open_contid(pid);
+	if (fd < 0)
+		fail("open audit_containerid");
+	afd = audit_socket();
+	for (int i = 0; i < n / 10 + 1; i++)
+		if (write_contid_fd(fd, id++))
+			fail("a delegate's move (warm-up)");
+	for (int r = 0; r < reps; r++) {
+		long long t0 = now_ns();
+
+		for (int i = 0; i < n; i++)
+			if (write_contid_fd(fd, id++))
+				fail("a delegate's move");
+		acb_sync(afd);
+		emit("nesting", "delegate_move_new", variant, r, (double)(now_ns() - t0) / n, "ns");
+	}
+	close(afd);
+	close(fd);
+	close(go);
+	waitpid(pid, NULL, 0);
+}
+
+/* The same moves by the orchestrator outside, into new top-level containers. */
+static void outer_moves(void)
+{
+	struct nest_run nr = { 0, 0, 0, NULL, NULL };
+
+	nr.base = next_id_;
+	next_id_ += 1ULL << 24;
+	delegate_moves(&nr, "outer");
+}
+
+static void nesting(void)
+{
+	struct nest_run d1 = { 0, 2, 0, delegate_moves, "depth1" };
+	struct nest_run d8 = { NEST_CHAIN, 2, 0, delegate_moves, "depth8" };
+
+	if (!have_contid)
+		return;
+	outer_moves();
+	run_nested(&d1);
+	run_nested(&d8);
 }
 
 /* The operations */
@@ -692,6 +899,7 @@ static void lifecycle(void)
 
 		x.n = iters(x.n);
 		run_both(&x);
+		run_deep(&x);
 	}
 }
 
@@ -740,7 +948,14 @@ static void audited(void)
 	if (have_contid)
 		info("audit cont: %ld events, %ld AUDIT_CONTAINER_INFO",
 		     S->eoe - eoe0, S->info - info0);
+	info0 = S->info;
+	eoe0 = S->eoe;
+	run_deep(&w);
+	if (have_contid)
+		info("audit nested (chain of %d): %ld events, %ld AUDIT_CONTAINER_INFO",
+		     NEST_CHAIN + 1, S->eoe - eoe0, S->info - info0);
 	add_syscall_rule(SYS_getppid, 0);
+	run_deep(&u);
 }
 
 /* Registration and memory (patched kernel only) */
@@ -1039,6 +1254,7 @@ int main(int argc, char **argv)
 		if (strchr(phases, 'B')) {
 			audited();
 			namespaces("ns_audit_on", 1);
+			nesting();
 		}
 		if (have_contid && strchr(phases, 'M')) {
 			scale_and_memory();
