@@ -448,7 +448,10 @@ static int set_quota(pid_t pid, unsigned int n)
 	return r;
 }
 
-/* Starts a child that waits for a byte on the returned pipe, then runs @fn(@arg, @level). */
+/*
+ * Starts a child that waits for a byte on the pipe returned in @go, then
+ * runs @fn(@nr, @level) if @fn; it exits when the pipe closes without one.
+ */
 static pid_t paused_fork(int (*fn)(const struct nest_run *, int), const struct nest_run *nr,
 			 int level, int *go)
 {
@@ -465,7 +468,7 @@ static pid_t paused_fork(int (*fn)(const struct nest_run *, int), const struct n
 		close(fds[1]);
 		if (read(fds[0], &c, 1) != 1)
 			_exit(1);
-		_exit(fn(nr, level));
+		_exit(fn ? fn(nr, level) : 0);
 	}
 	close(fds[0]);
 	*go = fds[1];
@@ -567,21 +570,8 @@ static void delegate_moves(const struct nest_run *nr, void *arg)
 	const char *variant = arg;
 	int n = iters(400), go, fd, afd;
 	uint64_t id = nr->base + ((uint64_t)(nr->depth + 1) << 20);
-	pid_t pid;
-	int fds[2];
-	char c;
+	pid_t pid = paused_fork(NULL, nr, 0, &go);
 
-	if (pipe2(fds, O_CLOEXEC))
-		fail("pipe");
-	pid = fork();
-	if (pid < 0)
-		fail("fork");
-	if (pid == 0) {
-		close(fds[1]);
-		_exit(read(fds[0], &c, 1) == 1 ? 0 : 1);
-	}
-	close(fds[0]);
-	go = fds[1];
 	fd = open_contid(pid);
 	if (fd < 0)
 		fail("open audit_containerid");
