@@ -5,7 +5,7 @@
  * processes).
  *
  *   contid_stress [--seed N] [--duration SEC] [--workers N] [--small SEC]
- *                 [--exiting N] [--nest SEC]
+ *                 [--exiting N] [--nest SEC] [--tree SEC]
  *
  * Phase 1 (--duration, default 60 s): worker processes (orchestrators, in no
  * container) race registration and moves of their children against what the
@@ -80,6 +80,17 @@
  *     kernel's own count is checked by nest_quota_reads;
  *   - nest_no_container_objects_left: debugfs objects back to the count
  *     before phase 1.
+ * Tree rule (--tree SEC, default duration/4, after phase 1 with the same
+ * auditor; SKIP as the nesting part): an AUDIT_CONTID_TREE rule on a
+ * top-level container X audits getppid(). A delegate in X creates
+ * sub-containers A and B (kept alive by keepers) and moves a member, born in
+ * X, into A and then between A and B as fast as it can, while the member
+ * calls getppid() as fast as it can. The member is in X's tree at every
+ * moment, so
+ *   - tree_rule_sees_every_event: the SYSCALL records with the rule's key
+ *     are exactly the member's calls, and every move succeeded.
+ * A reader that paired the ID of one container with the chain of another
+ * (the ID and the chain are two words of signal_struct) would miss events.
  * Phase 2 (--small, default duration/6): backlog_limit 4 and no wait, the
  * auditor reads slowly: the run must survive and the lost counter must rise.
  *
@@ -101,6 +112,8 @@
 #define VOLATILE_BASE 200000000ULL	/* + w * 100 + k, k < 8 */
 #define EXITING_BASE 300000000ULL	/* + p * exiting + i: writes racing exits */
 #define EXITING_PROCS 4
+#define TREE_BASE 500000000ULL	/* the tree rule part: X, A, B */
+#define TREE_KEY "ac_tree"
 #define MAX_IDS 65536		/* power of two: hash tables */
 #define MAX_NS 262144
 
@@ -120,6 +133,9 @@ struct shared {
 	long spawns, moves, keepers, signals;
 	long exit_writes, exit_ok, exit_esrch, exit_bad;
 	char bad[256];
+	/* The tree rule part. */
+	volatile int tree_go, tree_stop;
+	long tree_calls, tree_moves, tree_bad, tree_events;
 	/* Per ID, from successful writes (worker side). */
 	struct idstat {
 		uint64_t id;
@@ -231,6 +247,11 @@ static void auditor_record(int type, const char *text)
 			sh->ns_negative_unknown++;	/* created before the auditor */
 		else if (--n->live < 0)
 			n->negative++;
+		break;
+	case AUDIT_SYSCALL:
+		if (strstr(text, " key=\"" TREE_KEY "\""))
+			sh->tree_events++;
+		sh->other++;
 		break;
 	default:
 		sh->other++;
@@ -2041,11 +2062,155 @@ static void nest_report(bool finished, int rc, long lost_a, long lost_b)
 	nsh = NULL;
 }
 
+/* The tree rule part. */
+static double tree_secs = -1;
+
+/* The member: getppid() until told to stop, then the number of calls. */
+static void __attribute__((noreturn)) tree_member(void)
+{
+	long n = 0;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	while (!sh->tree_stop) {
+		syscall(SYS_getppid);
+		n++;
+	}
+	sh->tree_calls = n;
+	_exit(0);
+}
+
+static pid_t tree_fork(bool member)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (member)
+			tree_member();
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+/* The delegate, in X with a quota of 2: A and B, and the moves. */
+static void __attribute__((noreturn)) tree_delegate(void)
+{
+	pid_t keep[2], m;
+	char path[64], text[2][32];
+	int fd, len[2], i;
+	double end;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	while (!sh->tree_go)
+		usleep(1000);
+	for (i = 0; i < 2; i++) {
+		keep[i] = tree_fork(false);
+		if (keep[i] < 0 || contid_set(keep[i], 0, TREE_BASE + 1 + i))
+			sh->tree_bad++;
+		len[i] = snprintf(text[i], sizeof(text[i]), "%llu\n", TREE_BASE + 1 + i);
+	}
+	m = tree_fork(true);
+	contid_path(path, sizeof(path), m, 0);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (m < 0 || fd < 0)
+		sh->tree_bad++;
+	end = now_s() + tree_secs;
+	for (i = 0; fd >= 0 && !sh->tree_stop && now_s() < end; i ^= 1) {
+		if (pwrite(fd, text[i], len[i], 0) == len[i])
+			sh->tree_moves++;
+		else
+			sh->tree_bad++;
+	}
+	sh->tree_stop = 1;
+	if (m > 0)
+		waitpid(m, NULL, 0);
+	for (i = 0; i < 2; i++) {
+		if (keep[i] > 0) {
+			kill(keep[i], SIGKILL);
+			waitpid(keep[i], NULL, 0);
+		}
+	}
+	_exit(0);
+}
+
+/* An exit rule: getppid() (arch=b64) of the processes in X's tree, key TREE_KEY. */
+static size_t tree_rule(struct audit_rule_data *r)
+{
+	uint64_t x = TREE_BASE;
+	int i;
+
+	r->flags = AUDIT_FILTER_EXIT;
+	r->action = AUDIT_ALWAYS;
+	r->mask[SYS_getppid / 32] |= 1U << (SYS_getppid % 32);
+	i = r->field_count++;
+	r->fields[i] = AUDIT_ARCH;
+	r->fieldflags[i] = AUDIT_EQUAL;
+	r->values[i] = AUDIT_ARCH_X86_64;
+	i = r->field_count++;
+	r->fields[i] = 28;	/* AUDIT_CONTID_TREE */
+	r->fieldflags[i] = AUDIT_EQUAL;
+	r->values[i] = sizeof(x);
+	memcpy(r->buf + r->buflen, &x, sizeof(x));
+	r->buflen += sizeof(x);
+	i = r->field_count++;
+	r->fields[i] = AUDIT_FILTERKEY;
+	r->fieldflags[i] = AUDIT_EQUAL;
+	r->values[i] = strlen(TREE_KEY);
+	memcpy(r->buf + r->buflen, TREE_KEY, strlen(TREE_KEY));
+	r->buflen += strlen(TREE_KEY);
+	return sizeof(*r) + r->buflen;
+}
+
+/* With the auditor of phase 1; false (and why) when it could not run. */
+static bool tree_race(const char **skip)
+{
+	static union {
+		struct audit_rule_data r;
+		char space[sizeof(struct audit_rule_data) + 64];
+	} rule;
+	bool added = false;
+	size_t size;
+	pid_t d;
+	int fd;
+
+	if (tree_secs <= 0) {
+		*skip = "SKIP --tree 0";
+		return false;
+	}
+	if (access("/proc/self/audit_containerid_quota", F_OK)) {
+		*skip = "SKIP no /proc/PID/audit_containerid_quota";
+		return false;
+	}
+	memset(&rule, 0, sizeof(rule));
+	size = tree_rule(&rule.r);
+	d = fork();
+	if (d == 0)
+		tree_delegate();
+	fd = ac_open(5000);
+	if (d < 0 || contid_set(d, 0, TREE_BASE) || quota_set(d, 0, 2) || fd < 0)
+		sh->tree_bad++;
+	else if (ac_request(fd, AUDIT_ADD_RULE, &rule, size, 0, NULL))
+		*skip = "SKIP the kernel refuses AUDIT_CONTID_TREE rules";
+	else
+		added = true;
+	sh->tree_stop = !added;
+	sh->tree_go = 1;
+	if (d > 0)
+		waitpid(d, NULL, 0);
+	if (added && ac_request(fd, AUDIT_DEL_RULE, &rule, size, 0, NULL))
+		sh->tree_bad++;
+	if (fd >= 0)
+		close(fd);
+	return added || !*skip;
+}
+
 int main(int argc, char **argv)
 {
 	struct audit_status st;
 	long lost0, lost1, lost2;
-	bool nest_finished;
+	const char *tree_skip = NULL;
+	bool nest_finished, tree_ran;
 	int fd, rc;
 	double t0 = now_s();
 
@@ -2071,9 +2236,11 @@ int main(int argc, char **argv)
 			exiting = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--nest") && i + 1 < argc)
 			nest_secs = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--tree") && i + 1 < argc)
+			tree_secs = atof(argv[++i]);
 		else {
 			fprintf(stderr,
-				"usage: %s [--seed N] [--duration SEC] [--small SEC] [--workers N] [--exiting N] [--nest SEC]\n",
+				"usage: %s [--seed N] [--duration SEC] [--small SEC] [--workers N] [--exiting N] [--nest SEC] [--tree SEC]\n",
 				argv[0]);
 			return 2;
 		}
@@ -2082,6 +2249,8 @@ int main(int argc, char **argv)
 		small = duration / 6;
 	if (nest_secs < 0)
 		nest_secs = duration;
+	if (tree_secs < 0)
+		tree_secs = duration / 4;
 	if (nworkers < 1 || nworkers > 64)
 		nworkers = 6;
 	if (exiting < 0)
@@ -2091,12 +2260,12 @@ int main(int argc, char **argv)
 	if (readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1) < 0)
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("KTAP version 1\n1..%d\n", 9 + NEST_CASES);
+	printf("KTAP version 1\n1..%d\n", 10 + NEST_CASES);
 	diag("contid_stress seed=%#llx duration=%.0fs small-backlog=%.0fs nesting=%.0fs workers=%d cpus=%ld",
 	     (unsigned long long)seed, duration, small, nest_secs, nworkers,
 	     sysconf(_SC_NPROCESSORS_ONLN));
 	if (access("/proc/self/audit_containerid", F_OK)) {
-		for (int i = 0; i < 9 + NEST_CASES; i++)
+		for (int i = 0; i < 10 + NEST_CASES; i++)
 			ktap_result(true, "SKIP no /proc/PID/audit_containerid", "invariant %d", i + 1);
 		return 4;
 	}
@@ -2118,7 +2287,7 @@ int main(int argc, char **argv)
 	lost0 = read_lost();
 	nest_setup();
 	if (start_auditor(1000000, 60000)) {
-		for (int i = 0; i < 9 + NEST_CASES; i++)
+		for (int i = 0; i < 10 + NEST_CASES; i++)
 			ktap_result(true, "SKIP cannot become the audit daemon (auditd running?)",
 				    "invariant %d", i + 1);
 		return 4;
@@ -2129,6 +2298,7 @@ int main(int argc, char **argv)
 	run_workers(duration, seed);
 	race_exits();
 	nest_finished = nest_stop();
+	tree_ran = tree_race(&tree_skip);
 	rc = stop_auditor();
 	lost1 = read_lost();
 	diag("phase 1: %.1f s; writes=%ld ok=%ld esrch=%ld gone-before-open=%ld bad=%ld; spawns=%ld moves=%ld keepers=%ld signals=%ld",
@@ -2253,6 +2423,15 @@ int main(int argc, char **argv)
 
 	/* The nesting part's cases. */
 	nest_report(nest_finished, rc, lost0, lost1);
+	diag("tree rule: %ld moves, %ld getppid() calls, %ld records, %ld bad", sh->tree_moves,
+	     sh->tree_calls, sh->tree_events, sh->tree_bad);
+	if (!tree_ran)
+		ktap_result(true, tree_skip, "tree_rule_sees_every_event");
+	else
+		ktap_result(rc == 0 && !sh->tree_bad && sh->tree_moves > 0 && sh->tree_calls > 0 &&
+			    sh->tree_events == sh->tree_calls, NULL,
+			    "tree_rule_sees_every_event (%ld of %ld calls, %ld moves)",
+			    sh->tree_events, sh->tree_calls, sh->tree_moves);
 
 	/* Phase 2: a tiny backlog that the auditor cannot keep up with. */
 	memset(sh->aids, 0, sizeof(sh->aids));
