@@ -948,6 +948,120 @@ static void audited(void)
 	run_deep(&u);
 }
 
+/*
+ * The cost of one record of each kind: the same event with and without one
+ * record, which a "never,exclude -F msgtype=TYPE" rule drops in
+ * audit_log_start(), before anything is allocated or formatted. Each run
+ * has exactly one exclude rule; the reference run's names a type that
+ * nothing here logs, so that the exclude list costs the same in every run.
+ * A record's cost is then the reference minus the run without it.
+ */
+#define UNLOGGED_TYPE 1399
+
+static int exclude_rule(int type, int add)
+{
+	struct audit_rule_data r;
+
+	memset(&r, 0, sizeof(r));
+	r.flags = AUDIT_FILTER_EXCLUDE;
+	r.action = AUDIT_NEVER;
+	r.field_count = 1;
+	r.fields[0] = AUDIT_MSGTYPE;
+	r.fieldflags[0] = AUDIT_EQUAL;
+	r.values[0] = type;
+	return audit_request(ctl_fd, add ? AUDIT_ADD_RULE : AUDIT_DEL_RULE,
+			     &r, sizeof(r));
+}
+
+struct record_kind {
+	const char *name;
+	int type;
+};
+
+/*
+ * run(), and the records of each kind the daemon got per operation (warm-up
+ * included), as group "record_count": the report divides a run's saving by
+ * the records it did not get. (An exclude rule does not drop the
+ * AUDIT_CONTAINER_INFO that audit attaches to a record logged outside a
+ * syscall event: like upstream's other auxiliary records, it goes with its
+ * main record.)
+ */
+static void run_counted(const struct work *w, int cont, const char *variant)
+{
+	long c = S->ns_create, x = S->ns_change, d = S->ns_destroy;
+	long i = S->info, e = S->eoe;
+	double ops = w->n / 10 + 1 + (double)reps * w->n;
+	char name[80];
+
+	if (cont && !have_contid)
+		return;
+	run(w, cont, variant);
+#define COUNT(kind, now, before)						\
+	do {								\
+		snprintf(name, sizeof(name), "%s.%s", w->name, kind);	\
+		emit("record_count", name, variant, 0,			\
+		     ((now) - (before)) / ops, "records");		\
+	} while (0)
+	COUNT("eoe", S->eoe, e);
+	COUNT("container_info", S->info, i);
+	COUNT("ns_create", S->ns_create, c);
+	COUNT("ns_change", S->ns_change, x);
+	COUNT("ns_destroy", S->ns_destroy, d);
+#undef COUNT
+}
+
+/* Runs @w once per kind, under that kind's exclude rule; @deep: nested too. */
+static void without_each(struct work *w, const struct record_kind *k, int n,
+			 int nocont, int deep)
+{
+	for (int i = 0; i < n; i++) {
+		int err = exclude_rule(k[i].type, 1);
+
+		if (err) {
+			errno = -err;
+			fail("AUDIT_ADD_RULE (exclude)");
+		}
+		w->name = k[i].name;
+		if (nocont)
+			run_counted(w, 0, "nocont");
+		run_counted(w, 1, "cont");
+		if (deep)
+			run_deep(w);
+		exclude_rule(k[i].type, 0);
+	}
+}
+
+static void record_costs(void)
+{
+	static const struct record_kind event[] = {
+		{ "getppid_all", UNLOGGED_TYPE },
+		{ "getppid_no_eoe", AUDIT_EOE },
+		{ "getppid_no_proctitle", AUDIT_PROCTITLE },
+		{ "getppid_no_container_info", AUDIT_CONTAINER_INFO },
+	};
+	static const struct record_kind ns[] = {
+		{ "unshare_uts_all", UNLOGGED_TYPE },
+		{ "unshare_uts_no_ns_create", AUDIT_NS_CREATE },
+		{ "unshare_uts_no_ns_change", AUDIT_NS_CHANGE },
+		{ "unshare_uts_no_ns_destroy", AUDIT_NS_DESTROY },
+		{ "unshare_uts_no_container_info", AUDIT_CONTAINER_INFO },
+	};
+	struct work w = { "record", NULL, iters(400), op_getppid, 1 };
+	struct work u = { "record", NULL, iters(600), op_unshare_uts, 1 };
+	int err;
+
+	/* An audited getppid(): SYSCALL, PROCTITLE, (CONTAINER_INFO,) EOE. */
+	err = add_syscall_rule(SYS_getppid, 1);
+	if (err) {
+		errno = -err;
+		fail("AUDIT_ADD_RULE");
+	}
+	without_each(&w, event, sizeof(event) / sizeof(event[0]), 1, 1);
+	add_syscall_rule(SYS_getppid, 0);
+	/* A member's unshare(NEWUTS), no rule: the records of its container. */
+	without_each(&u, ns, sizeof(ns) / sizeof(ns[0]), 0, 0);
+}
+
 /* Registration and memory (patched kernel only) */
 
 static int *pins;
@@ -1243,6 +1357,7 @@ int main(int argc, char **argv)
 		}
 		if (strchr(phases, 'B')) {
 			audited();
+			record_costs();
 			namespaces("ns_audit_on", 1);
 			nesting();
 		}
