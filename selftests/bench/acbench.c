@@ -334,20 +334,28 @@ static void acb_sync(int fd)
 		fail("sync");
 }
 
-static int add_syscall_rule(int nr, int add)
+/* Adds (or with !@add deletes) a rule "@field = @value" on @list; @nr: its syscall, or -1. */
+static int one_field_rule(int list, int action, int nr, int field, uint32_t value, int add)
 {
 	struct audit_rule_data r;
 
 	memset(&r, 0, sizeof(r));
-	r.flags = AUDIT_FILTER_EXIT;
-	r.action = AUDIT_ALWAYS;
-	r.mask[nr / 32] |= 1U << (nr % 32);
+	r.flags = list;
+	r.action = action;
+	if (nr >= 0)
+		r.mask[nr / 32] |= 1U << (nr % 32);
 	r.field_count = 1;
-	r.fields[0] = AUDIT_ARCH;
+	r.fields[0] = field;
 	r.fieldflags[0] = AUDIT_EQUAL;
-	r.values[0] = AUDIT_ARCH_X86_64;
+	r.values[0] = value;
 	return audit_request(ctl_fd, add ? AUDIT_ADD_RULE : AUDIT_DEL_RULE,
 			     &r, sizeof(r));
+}
+
+static int add_syscall_rule(int nr, int add)
+{
+	return one_field_rule(AUDIT_FILTER_EXIT, AUDIT_ALWAYS, nr, AUDIT_ARCH,
+			      AUDIT_ARCH_X86_64, add);
 }
 
 /* Running a workload in a child process, in no container or in one */
@@ -960,17 +968,8 @@ static void audited(void)
 
 static int exclude_rule(int type, int add)
 {
-	struct audit_rule_data r;
-
-	memset(&r, 0, sizeof(r));
-	r.flags = AUDIT_FILTER_EXCLUDE;
-	r.action = AUDIT_NEVER;
-	r.field_count = 1;
-	r.fields[0] = AUDIT_MSGTYPE;
-	r.fieldflags[0] = AUDIT_EQUAL;
-	r.values[0] = type;
-	return audit_request(ctl_fd, add ? AUDIT_ADD_RULE : AUDIT_DEL_RULE,
-			     &r, sizeof(r));
+	return one_field_rule(AUDIT_FILTER_EXCLUDE, AUDIT_NEVER, -1, AUDIT_MSGTYPE,
+			      type, add);
 }
 
 struct record_kind {
