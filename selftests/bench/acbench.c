@@ -15,10 +15,13 @@
  * sees the kernel as a host without auditd does):
  *   A  audit off: process lifecycle (fork+exit+wait, clone3 without and with
  *      CLONE_NEW* flags, thread create+join) in no container and in one;
- *      namespace create+destroy (unshare(CLONE_NEWUTS)).
+ *      namespace create+destroy (unshare(CLONE_NEWUTS)); a container's
+ *      start and end with 7 namespaces (clone3, fork+unshare).
  *   B  audit on, this program's daemon process draining the audit socket:
  *      an audited cheap syscall (getppid, exit-list rule) in no container and
- *      in one; namespace create+destroy; registration (set, move, destroy)
+ *      in one; the cost of one record of each kind; namespace
+ *      create+destroy; container starts, without a rule and with those of
+ *      41-containers.rules; registration (set, move, destroy)
  *      with 1, 1 000 and 100 000 live containers; memory per container and
  *      per process from /proc/slabinfo.
  *
@@ -28,7 +31,9 @@
  *
  * Usage: acbench [-r REPS] [-s SCALE] [-N CONTAINERS] [-p PHASES]
  *   PHASES: any of A, B, M (the default, all); P alone runs the audited
- *   syscall only, for a profile (Pc: in a container).
+ *   syscall only, for a profile (Pc: in a container); R alone runs the
+ *   cost of one record only, N alone the namespaces with audit off only, S
+ *   alone the container starts with audit on only.
  */
 
 #define _GNU_SOURCE
@@ -358,6 +363,50 @@ static int add_syscall_rule(int nr, int add)
 			      AUDIT_ARCH_X86_64, add);
 }
 
+/*
+ * The rules of audit-userspace's rules/41-containers.rules, 64-bit half:
+ *   -a always,exit -F arch=b64 -S clone -F a0&0x7C020000 -F key=container-create
+ *   -a always,exit -F arch=b64 -S unshare,setns -F key=container-config
+ */
+static int key_rule(const int *nr, int n, uint32_t a0_mask, const char *key, int add)
+{
+	struct {
+		struct audit_rule_data r;
+		char key[32];
+	} m;
+	int f = 0;
+
+	memset(&m, 0, sizeof(m));
+	m.r.flags = AUDIT_FILTER_EXIT;
+	m.r.action = AUDIT_ALWAYS;
+	for (int i = 0; i < n; i++)
+		m.r.mask[nr[i] / 32] |= 1U << (nr[i] % 32);
+	m.r.fields[f] = AUDIT_ARCH;
+	m.r.fieldflags[f] = AUDIT_EQUAL;
+	m.r.values[f++] = AUDIT_ARCH_X86_64;
+	if (a0_mask) {
+		m.r.fields[f] = AUDIT_ARG0;
+		m.r.fieldflags[f] = AUDIT_BIT_MASK;
+		m.r.values[f++] = a0_mask;
+	}
+	m.r.fields[f] = AUDIT_FILTERKEY;
+	m.r.fieldflags[f] = AUDIT_EQUAL;
+	m.r.values[f++] = strlen(key);
+	m.r.field_count = f;
+	m.r.buflen = strlen(key);
+	memcpy(m.key, key, strlen(key));
+	return audit_request(ctl_fd, add ? AUDIT_ADD_RULE : AUDIT_DEL_RULE, &m,
+			     sizeof(m.r) + m.r.buflen);
+}
+
+static int containers_rules(int add)
+{
+	static const int create[] = { SYS_clone }, config[] = { SYS_unshare, SYS_setns };
+
+	return key_rule(create, 1, 0x7C020000, "container-create", add) ?:
+	       key_rule(config, 2, 0, "container-config", add);
+}
+
 /* Running a workload in a child process, in no container or in one */
 
 struct work {
@@ -655,6 +704,34 @@ static void op_clone3(void)
 static void op_clone3_ns(void)
 {
 	do_clone3(CLONE_NEWUTS | CLONE_NEWIPC);
+}
+
+/*
+ * The namespaces a container runtime gives a container: all but the user
+ * namespace (7).
+ */
+#define RUNTIME_NS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | \
+		    CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME)
+
+/* A container start and end: clone3() with the namespace flags, exit. */
+static void op_start_clone3(void)
+{
+	do_clone3(RUNTIME_NS);
+}
+
+/* The same as runc does it: fork, then unshare() in the child, exit. */
+static void op_start_unshare(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (unshare(RUNTIME_NS))
+			_exit(1);
+		syscall(SYS_exit_group, 0);
+	}
+	if (pid < 0)
+		fail("fork");
+	waitpid(pid, NULL, 0);
 }
 
 static void *thread_fn(void *arg)
@@ -979,8 +1056,8 @@ struct record_kind {
 
 /*
  * run(), and the records of each kind the daemon got per operation (warm-up
- * included), as group "record_count": the report divides a run's saving by
- * the records it did not get. (An exclude rule does not drop the
+ * included), as group "record_count", named GROUP.NAME.KIND: the report
+ * divides a run's saving by the records it did not get. (An exclude rule does not drop the
  * AUDIT_CONTAINER_INFO that audit attaches to a record logged outside a
  * syscall event: like upstream's other auxiliary records, it goes with its
  * main record.)
@@ -997,7 +1074,8 @@ static void run_counted(const struct work *w, int cont, const char *variant)
 	run(w, cont, variant);
 #define COUNT(kind, now, before)						\
 	do {								\
-		snprintf(name, sizeof(name), "%s.%s", w->name, kind);	\
+		snprintf(name, sizeof(name), "%s.%s.%s", w->group,	\
+			 w->name, kind);				\
 		emit("record_count", name, variant, 0,			\
 		     ((now) - (before)) / ops, "records");		\
 	} while (0)
@@ -1045,8 +1123,8 @@ static void record_costs(void)
 		{ "unshare_uts_no_ns_destroy", AUDIT_NS_DESTROY },
 		{ "unshare_uts_no_container_info", AUDIT_CONTAINER_INFO },
 	};
-	struct work w = { "record", NULL, iters(400), op_getppid, 1 };
-	struct work u = { "record", NULL, iters(600), op_unshare_uts, 1 };
+	struct work w = { "record", NULL, iters(4000), op_getppid, 1 };
+	struct work u = { "record", NULL, iters(4000), op_unshare_uts, 1 };
 	int err;
 
 	/* An audited getppid(): SYSCALL, PROCTITLE, (CONTAINER_INFO,) EOE. */
@@ -1059,6 +1137,46 @@ static void record_costs(void)
 	add_syscall_rule(SYS_getppid, 0);
 	/* A member's unshare(NEWUTS), no rule: the records of its container. */
 	without_each(&u, ns, sizeof(ns) / sizeof(ns[0]), 0, 0);
+}
+
+/*
+ * A container's start and end as a runtime does them, with 7 namespaces
+ * (RUNTIME_NS): clone3() with the flags, or fork() and unshare(), then
+ * exit. In no container the patched kernel must cost what the unpatched one
+ * does, with audit off and with audit on and no rule. "cont" runs the
+ * runtime in a container (a runtime nested in a container), whose new
+ * namespaces are all the container's and logged.
+ */
+static void container_start(const char *group, int sync)
+{
+	struct work w[] = {
+		{ group, "clone3_7ns", iters(40), op_start_clone3, sync },
+		{ group, "fork_unshare_7ns", iters(40), op_start_unshare, sync },
+	};
+
+	for (unsigned int i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		if (sync) {
+			run_counted(&w[i], 0, "nocont");
+			run_counted(&w[i], 1, "cont");
+		} else {
+			run_both(&w[i]);
+		}
+	}
+}
+
+/* The same with audit on: no rule, then the rules of 41-containers.rules. */
+static void container_start_audited(void)
+{
+	int err;
+
+	container_start("start_audit_on", 1);
+	err = containers_rules(1);
+	if (err) {
+		errno = -err;
+		fail("AUDIT_ADD_RULE (41-containers.rules)");
+	}
+	container_start("start_rules", 1);
+	containers_rules(0);
 }
 
 /* Registration and memory (patched kernel only) */
@@ -1340,8 +1458,13 @@ int main(int argc, char **argv)
 	if (strchr(phases, 'A')) {
 		lifecycle();
 		namespaces("ns_audit_off", 0);
+		container_start("start_audit_off", 0);
+	} else if (strchr(phases, 'N')) {
+		/* For a profile: only the namespaces, audit off. */
+		namespaces("ns_audit_off", 0);
 	}
-	if (strchr(phases, 'B') || strchr(phases, 'M') || strchr(phases, 'P')) {
+	if (strchr(phases, 'B') || strchr(phases, 'M') || strchr(phases, 'P') ||
+	    strchr(phases, 'R') || strchr(phases, 'S')) {
 		daemon_start();
 		if (strchr(phases, 'P')) {
 			/* For a profile: only the audited syscall, in one variant. */
@@ -1358,7 +1481,14 @@ int main(int argc, char **argv)
 			audited();
 			record_costs();
 			namespaces("ns_audit_on", 1);
+			container_start_audited();
 			nesting();
+		} else if (strchr(phases, 'R')) {
+			/* For a profile: only the cost of one record. */
+			record_costs();
+		} else if (strchr(phases, 'S')) {
+			/* Only the container starts with audit on. */
+			container_start_audited();
 		}
 		if (have_contid && strchr(phases, 'M')) {
 			scale_and_memory();
