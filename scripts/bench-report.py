@@ -23,6 +23,8 @@ LINE = re.compile(r"^ACB group=(\S+) name=(\S+) variant=(\S+) rep=(\d+) value=(\
 
 TARGETS = {
     "lifecycle_nocont": 1.01,
+    "record_info": 1.0,
+    "record_ns": 1.2,
     "lifecycle_cont": 1.03,
     "reg_growth": 2.0,
     "container_bytes": 128,
@@ -145,11 +147,13 @@ def record_costs(md, out, base, pat, S, med, verdict):
         ratio = c / eoe if c is not None else None
         tgt = ""
         if target == "info":
-            tgt = "≤ 1.0 %s" % ("PASS" if ratio is not None and ratio <= 1.0 else "MISS")
-            verdict("CONTAINER_INFO record: ratio to EOE", ratio, 1.0,
-                    ratio is not None and ratio <= 1.0, "%.2fx (≤ 1.0x)" % (ratio or 0))
+            lim = TARGETS["record_info"]
+            tgt = "≤ %.1f %s" % (lim, "PASS" if ratio is not None and ratio <= lim else "MISS")
+            verdict("CONTAINER_INFO record: ratio to EOE", ratio, lim,
+                    ratio is not None and ratio <= lim, "%.2fx (≤ %.1fx)" % (ratio or 0, lim))
         elif target == "ns":
-            tgt = "≤ 1.2 %s" % ("PASS" if ratio is not None and ratio <= 1.2 else "MISS")
+            tgt = "≤ %.1f %s" % (TARGETS["record_ns"],
+                                 "PASS" if ratio is not None and ratio <= TARGETS["record_ns"] else "MISS")
             if ratio is not None:
                 worst_ns = max(worst_ns or 0, ratio)
         md.append("| %s | %s | %s | %s | %s | %s | %s |" % (
@@ -159,8 +163,9 @@ def record_costs(md, out, base, pat, S, med, verdict):
         out["rows"].append({"group": "record", "name": label, "per_op": n, "base_ns": b, "patched_ns": c,
                             "ratio_to_eoe": ratio})
     md.append("")
-    verdict("each NS_* record: ratio to EOE", worst_ns, 1.2, worst_ns is not None and worst_ns <= 1.2,
-            "worst %.2fx (≤ 1.2x)" % (worst_ns or 0))
+    lim = TARGETS["record_ns"]
+    verdict("each NS_* record: ratio to EOE", worst_ns, lim, worst_ns is not None and worst_ns <= lim,
+            "worst %.2fx (≤ %.1fx)" % (worst_ns or 0, lim))
 
 
 def container_starts(md, out, base, pat, S, med, verdict):
@@ -200,7 +205,8 @@ def container_starts(md, out, base, pat, S, med, verdict):
             rc = med(pc) / med(b) if b and pc else None
             tgt = ""
             if target:
-                tgt = "≤ 1.01 %s" % ("PASS" if rn is not None and rn <= 1.01 else "MISS")
+                lim = TARGETS["lifecycle_nocont"]
+                tgt = "≤ %.2f %s" % (lim, "PASS" if rn is not None and rn <= lim else "MISS")
                 if rn is not None:
                     worst = max(worst or 0, rn)
             md.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
@@ -209,8 +215,9 @@ def container_starts(md, out, base, pat, S, med, verdict):
             out["rows"].append({"group": g, "name": n, "base": b, "patched_nocont": pn, "patched_cont": pc,
                                 "ratio_nocont": rn, "ratio_cont": rc})
     md.append("")
-    verdict("container start, no container, audit off or no rule: patched/unpatched", worst, 1.01,
-            worst is not None and worst <= 1.01, "worst ratio %.3f (≤ 1.01)" % (worst or 0))
+    lim = TARGETS["lifecycle_nocont"]
+    verdict("container start, no container, audit off or no rule: patched/unpatched", worst, lim,
+            worst is not None and worst <= lim, "worst ratio %.3f (≤ %.2f)" % (worst or 0, lim))
 
 
 def main():
