@@ -7,7 +7,7 @@ CONFIG ?= test
 S := scripts
 
 .PHONY: all help setup kernel info apply export build base selftests initramfs \
-	vm demo check check-series regress stress fuzz bench clean distclean
+	vm demo check check-series regress stress fuzz bench profile clean distclean
 
 all: help
 
@@ -25,6 +25,8 @@ help:
 	@echo "make build         build the kernel (CONFIG=$(CONFIG)); 'make base' the unpatched one"
 	@echo "make info          where the base came from"
 	@echo "make bench         base vs patched kernel benchmarks: table, chart (results/bench)"
+	@echo "make profile       instructions per kernel function of one operation, base vs patched"
+	@echo "                   (PROFILE='member unshare 500'; see scripts/profile.sh)"
 
 setup:
 	@$(S)/setup.sh
@@ -75,6 +77,9 @@ check-series: kernel
 
 bench: kernel
 	@$(S)/bench.sh
+
+profile: kernel
+	@$(S)/profile.sh $(PROFILE)
 
 regress: kernel
 	@$(S)/regress.sh $(REGRESS_ARGS)
