@@ -13,7 +13,10 @@ times, and off again. Each logged block is then attributed to the kernel
 function that holds its address (System.map), and weighted by its number of
 instructions, counted in the disassembly of vmlinux from its address to the
 first control transfer (where TCG ends a block; each iteration of a `rep`
-string instruction is a block of its own, and counted as one). The result,
+string instruction is a block of its own, and counted as one), or to the
+end of its page (TCG starts a new block there; without this limit a
+function that straddles a page boundary in one kernel and not in the
+other had the instructions after the boundary counted twice). The result,
 per operation, is the executed instructions and blocks of each function,
 for both kernels, and the difference.
 
@@ -38,6 +41,7 @@ import time
 CONTROL = ("j", "call", "ret", "iret", "sysret", "syscall", "sysenter", "int", "ud2", "hlt", "lret",
            "sti", "popf", "wrmsr", "lfence")
 REP = ("rep", "repz", "repnz")
+PAGE_SHIFT = 12
 
 
 def run_guest(kernel, initramfs, append, init_args, log, tag):
@@ -138,6 +142,10 @@ def profile(kdir, log, n):
             if mns[i].startswith(REP) or mns[i].startswith(CONTROL):
                 return k
             i += 1
+            # TCG does not start an instruction of a block on another page than the block's
+            # first: the rest is a block of its own, logged and counted as such.
+            if i < len(addrs) and addrs[i] >> PAGE_SHIFT != pc >> PAGE_SHIFT:
+                return k
         return k
 
     counts = collections.Counter()
