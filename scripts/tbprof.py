@@ -14,9 +14,11 @@ function that holds its address (System.map), and weighted by its number of
 instructions, counted in the disassembly of vmlinux from its address to the
 first control transfer (where TCG ends a block; each iteration of a `rep`
 string instruction is a block of its own, and counted as one), or to the
-end of its page (TCG starts a new block there; without this limit a
-function that straddles a page boundary in one kernel and not in the
-other had the instructions after the boundary counted twice). The result,
+last instruction that surely ends on its page (with -icount, TCG's x86
+translator starts a new block where the next instruction could cross
+into the next page; without this limit a function that straddles a page
+boundary in one kernel and not in the other had the instructions after
+the boundary counted twice). The result,
 per operation, is the executed instructions and blocks of each function,
 for both kernels, and the difference.
 
@@ -142,10 +144,13 @@ def profile(kdir, log, n):
             if mns[i].startswith(REP) or mns[i].startswith(CONTROL):
                 return k
             i += 1
-            # TCG does not start an instruction of a block on another page than the block's
-            # first: the rest is a block of its own, logged and counted as such.
-            if i < len(addrs) and addrs[i] >> PAGE_SHIFT != pc >> PAGE_SHIFT:
-                return k
+            # With -icount, TCG's x86 translator ends a block before an instruction that starts
+            # a page or could reach into the next one (15 bytes, the longest instruction): the
+            # rest is a block of its own, logged and counted as such.
+            if i < len(addrs):
+                nxt = addrs[i]
+                if nxt >> PAGE_SHIFT != pc >> PAGE_SHIFT or nxt >> PAGE_SHIFT != (nxt + 14) >> PAGE_SHIFT:
+                    return k
         return k
 
     counts = collections.Counter()
