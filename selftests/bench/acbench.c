@@ -966,7 +966,7 @@ static void lifecycle(void)
 		{ "lifecycle", "fork_exit_wait", 400, op_fork, 0 },
 		{ "lifecycle", "clone3", 400, op_clone3, 0 },
 		{ "lifecycle", "clone3_newuts_newipc", 200, op_clone3_ns, 0 },
-		{ "lifecycle", "thread_create_join", 600, op_thread, 0 },
+		{ "lifecycle", "thread_create_join", 4800, op_thread, 0 },
 	};
 
 	for (unsigned int i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
