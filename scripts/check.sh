@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything "make check" runs, ending with "N passed, N failed, N skipped".
 #   1. host-side unit tests of the runner (KTAP parsing, log scanning) and
-#      of make regress's verdict (scripts/test_regress_report.py);
+#      of make regress's verdict (scripts/test_regress_report.py), and of
+#      make profile's block weights (scripts/test_tbprof.py);
 #   2. the series applied to linux/ and the test kernel built;
 #   3. the kselftests of selftests/kselftests.txt and the Rust integration
 #      suite of selftests/rust built and put, with busybox, auditd and the
@@ -30,6 +31,7 @@ step() { log "== $* ($(($(date +%s) - start)) s)"; }
 step "host unit tests"
 python3 "$TOP/scripts/test_vmlog.py" >"$res/host-runner.ktap" || true
 python3 "$TOP/scripts/test_regress_report.py" >"$res/host-regress-report.ktap" || true
+python3 "$TOP/scripts/test_tbprof.py" >"$res/host-tbprof.ktap" || true
 
 step "kernel"
 "$TOP/scripts/apply-series.sh"

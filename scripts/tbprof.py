@@ -122,6 +122,31 @@ def disassembly(vmlinux):
     return addrs, mns
 
 
+def block_insns(addrs, mns, pc):
+    """Returns the instructions of the block that starts at `pc`, as TCG cuts it.
+
+    `addrs` and `mns` are the sorted addresses and mnemonics of disassembly(); an address that is
+    not the start of an instruction there counts as a block of one.
+    """
+    i = bisect.bisect_left(addrs, pc)
+    if i >= len(addrs) or addrs[i] != pc:
+        return 1
+    k = 0
+    while i < len(addrs) and k < 512:
+        k += 1
+        if mns[i].startswith(REP) or mns[i].startswith(CONTROL):
+            return k
+        i += 1
+        # With -icount, TCG's x86 translator ends a block before an instruction that starts a
+        # page or could reach into the next one (15 bytes, the longest instruction): the rest is
+        # a block of its own, logged and counted as such.
+        if i < len(addrs):
+            nxt = addrs[i]
+            if nxt >> PAGE_SHIFT != pc >> PAGE_SHIFT or nxt >> PAGE_SHIFT != (nxt + 14) >> PAGE_SHIFT:
+                return k
+    return k
+
+
 def profile(kdir, log, n):
     """Returns {function: (blocks per op, instructions per op)} of the log of kernel `kdir`."""
     addrs, mns = disassembly(kdir + "/vmlinux")
@@ -133,25 +158,6 @@ def profile(kdir, log, n):
                 syms.append((int(a, 16), name))
     syms.sort()
     starts = [a for a, _ in syms]
-
-    def block_insns(pc):
-        i = bisect.bisect_left(addrs, pc)
-        if i >= len(addrs) or addrs[i] != pc:
-            return 1
-        k = 0
-        while i < len(addrs) and k < 512:
-            k += 1
-            if mns[i].startswith(REP) or mns[i].startswith(CONTROL):
-                return k
-            i += 1
-            # With -icount, TCG's x86 translator ends a block before an instruction that starts
-            # a page or could reach into the next one (15 bytes, the longest instruction): the
-            # rest is a block of its own, logged and counted as such.
-            if i < len(addrs):
-                nxt = addrs[i]
-                if nxt >> PAGE_SHIFT != pc >> PAGE_SHIFT or nxt >> PAGE_SHIFT != (nxt + 14) >> PAGE_SHIFT:
-                    return k
-        return k
 
     counts = collections.Counter()
     rx = re.compile(r"/([0-9a-f]{16})/")
@@ -166,7 +172,7 @@ def profile(kdir, log, n):
             name, k = "[user space]", 1
         else:
             j = bisect.bisect_right(starts, pc) - 1
-            name, k = (syms[j][1] if j >= 0 else "?"), block_insns(pc)
+            name, k = (syms[j][1] if j >= 0 else "?"), block_insns(addrs, mns, pc)
         blocks[name] += c
         insns[name] += c * k
     return {name: (blocks[name] / n, insns[name] / n) for name in blocks}
