@@ -4,7 +4,6 @@
 Prints KTAP, so its results count like the rest."""
 
 import contextlib
-import importlib.util
 import io
 import os
 import sys
@@ -13,11 +12,9 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from test_vmlog import run_ktap  # noqa: E402
+from test_vmlog import load_script, run_ktap  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("regress_report", os.path.join(HERE, "regress-report.py"))
-report = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(report)
+report = load_script("regress-report.py")
 
 PASS_A = "1..3\nok 1\nok 2\nok 3\n"
 PASS_B = "1..2\nok 1\nok 2\n"

@@ -3,18 +3,15 @@
 """Unit tests for tbprof.py's block weights (make profile's instruction counts).
 Prints KTAP, so its results count like the rest."""
 
-import importlib.util
 import os
 import sys
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from test_vmlog import run_ktap  # noqa: E402
+from test_vmlog import load_script, run_ktap  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("tbprof", os.path.join(HERE, "tbprof.py"))
-tbprof = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tbprof)
+tbprof = load_script("tbprof.py")
 
 PAGE = 1 << tbprof.PAGE_SHIFT
 

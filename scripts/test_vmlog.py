@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Unit tests for vmlog.py. Prints KTAP, so its results count like the rest."""
 
+import importlib.util
 import os
 import sys
 import unittest
@@ -159,6 +160,16 @@ class KtapResult(unittest.TextTestResult):
     def addSkip(self, test, reason):
         super().addSkip(test, reason)
         self._line(test, True, " # SKIP " + reason)
+
+
+def load_script(filename):
+    """Loads the script scripts/FILENAME (its name may hold a '-') as a module, for its tests."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location(filename.removesuffix(".py").replace("-", "_"),
+                                                  os.path.join(here, filename))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_ktap(module):
